@@ -1,0 +1,203 @@
+"""The exceptions cloudmap raises.
+
+```
+CloudMapError
+├── KeySyncError                 optimistic-concurrency failure; never a KeyError
+│   ├── KeyExistsError             a create-only write found an object
+│   └── EtagMismatchError          the object changed or is gone since its etag was seen
+├── StoreError                   the provider failed; the SDK exception is __cause__
+│   ├── TransientStoreError        timeouts, resets, throttling, 5xx: the only thing retried
+│   ├── AccessDeniedError          credentials refused or missing permission
+│   └── ContainerNotFoundError     the bucket or container does not exist
+├── NotSupportedError            a store cannot honour a request atomically
+├── CodecError(ValueError)       a value cannot be encoded, or stored bytes decoded
+├── ConfigError(ValueError)      a bad URL, ini file or option
+├── ReadOnlyError                a write on a read-only mapping
+├── BulkError                    some keys of a bulk call failed; maps key -> exception
+└── ReplicationError             a write reached only some replicas
+```
+
+A key missing from a mapping is a plain `KeyError(key)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = [
+    "AccessDeniedError",
+    "BulkError",
+    "CloudMapError",
+    "CodecError",
+    "ConfigError",
+    "ContainerNotFoundError",
+    "EtagMismatchError",
+    "KeyExistsError",
+    "KeySyncError",
+    "NotSupportedError",
+    "ReadOnlyError",
+    "ReplicationError",
+    "StoreError",
+    "TransientStoreError",
+]
+
+
+class CloudMapError(Exception):
+    """Base class of every cloudmap exception."""
+
+
+class KeySyncError(CloudMapError):
+    """The server refused a read or write because the key changed under us.
+
+    Deliberately not a `KeyError`: `mapping.get(key, default)` must never hide it.
+
+    Attributes:
+        key: the key, as the mapping names it.
+        expected_etag: the etag the request was conditioned on (None for a create).
+        actual_etag: the etag the server holds, when known; None if unknown or absent.
+        store: a printable name of the store.
+    """
+
+    def __init__(
+        self,
+        key: str,
+        *,
+        expected_etag: str | None = None,
+        actual_etag: str | None = None,
+        store: str = "",
+        message: str | None = None,
+    ) -> None:
+        self.key = key
+        self.expected_etag = expected_etag
+        self.actual_etag = actual_etag
+        self.store = store
+        super().__init__(message or self._describe())
+
+    def _describe(self) -> str:
+        where = f" in {self.store}" if self.store else ""
+        actual = f", server has {self.actual_etag!r}" if self.actual_etag else ""
+        return (
+            f"key {self.key!r}{where} changed since it was last seen "
+            f"(expected etag {self.expected_etag!r}{actual}); "
+            "call sync_with_cloud() to refresh it"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            _rebuild_key_sync_error,
+            (type(self), self.key, self.expected_etag, self.actual_etag, self.store),
+        )
+
+
+def _rebuild_key_sync_error(
+    cls: type[KeySyncError],
+    key: str,
+    expected_etag: str | None,
+    actual_etag: str | None,
+    store: str,
+) -> KeySyncError:
+    return cls(key, expected_etag=expected_etag, actual_etag=actual_etag, store=store)
+
+
+class KeyExistsError(KeySyncError):
+    """A create-only write found an object already stored under the key."""
+
+    def _describe(self) -> str:
+        where = f" in {self.store}" if self.store else ""
+        return f"key {self.key!r}{where} already exists; a create-only write refused"
+
+
+class EtagMismatchError(KeySyncError):
+    """The object's etag is no longer the one expected, or the object is gone."""
+
+    def _describe(self) -> str:
+        if self.actual_etag is None:
+            where = f" in {self.store}" if self.store else ""
+            return (
+                f"key {self.key!r}{where} was deleted since it was last seen "
+                f"(expected etag {self.expected_etag!r}); "
+                "call sync_with_cloud() to refresh it"
+            )
+        return super()._describe()
+
+
+class StoreError(CloudMapError):
+    """The storage provider failed; the SDK's exception is the `__cause__`."""
+
+    def __init__(self, message: str, *, key: str | None = None, store: str = "") -> None:
+        self.key = key
+        self.store = store
+        super().__init__(message)
+
+
+class TransientStoreError(StoreError):
+    """A failure that may succeed when retried: timeout, reset, throttling, 5xx."""
+
+
+class AccessDeniedError(StoreError):
+    """The provider refused the credentials or the permission."""
+
+
+class ContainerNotFoundError(StoreError):
+    """The bucket or container does not exist (pass `create=True` to create it)."""
+
+
+class NotSupportedError(CloudMapError):
+    """The store cannot honour the request atomically, so it refuses it."""
+
+
+class CodecError(CloudMapError, ValueError):
+    """A value could not be encoded, or stored bytes could not be decoded."""
+
+
+class ConfigError(CloudMapError, ValueError):
+    """A target URL, ini file or option is invalid."""
+
+
+class ReadOnlyError(CloudMapError):
+    """A write was attempted on a mapping opened read-only."""
+
+
+class BulkError(CloudMapError):
+    """Some keys of a bulk operation failed; the others were applied.
+
+    Attributes:
+        errors: each failed key mapped to its exception.
+    """
+
+    def __init__(self, errors: Mapping[str, BaseException]) -> None:
+        self.errors = dict(errors)
+        shown = ", ".join(
+            f"{key!r}: {type(exc).__name__}" for key, exc in list(self.errors.items())[:5]
+        )
+        more = f" and {len(self.errors) - 5} more" if len(self.errors) > 5 else ""  # noqa: PLR2004
+        super().__init__(f"{len(self.errors)} key(s) failed: {shown}{more}")
+
+
+class ReplicationError(CloudMapError):
+    """A write or delete reached only some replicas.
+
+    Attributes:
+        key: the key written or deleted.
+        outcomes: each replica's name mapped to None (applied) or its exception.
+    """
+
+    def __init__(self, key: str, outcomes: Mapping[str, BaseException | None]) -> None:
+        self.key = key
+        self.outcomes = dict(outcomes)
+        applied = [name for name, exc in self.outcomes.items() if exc is None]
+        failed = [name for name, exc in self.outcomes.items() if exc is not None]
+        super().__init__(
+            f"key {key!r} was applied on {applied or 'no replica'} "
+            f"but failed on {failed}; run repair() to bring replicas in line"
+        )
+
+    @property
+    def applied(self) -> list[str]:
+        """Names of the replicas that hold the change."""
+        return [name for name, exc in self.outcomes.items() if exc is None]
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the replicas that do not hold the change."""
+        return [name for name, exc in self.outcomes.items() if exc is not None]
