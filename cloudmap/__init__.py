@@ -1,1 +1,58 @@
-"""cloudmap: a dict whose items live in a cloud object store or a local directory."""
+"""cloudmap: a dict whose items live in a cloud object store or a local directory.
+
+Imports no cloud SDK: each provider's store loads its SDK when first used.
+"""
+
+from __future__ import annotations
+
+from cloudmap import codecs as codecs
+from cloudmap._version import __version__ as __version__
+from cloudmap.codecs import Codec as Codec
+from cloudmap.errors import AccessDeniedError as AccessDeniedError
+from cloudmap.errors import BulkError as BulkError
+from cloudmap.errors import CloudMapError as CloudMapError
+from cloudmap.errors import CodecError as CodecError
+from cloudmap.errors import ConfigError as ConfigError
+from cloudmap.errors import ContainerNotFoundError as ContainerNotFoundError
+from cloudmap.errors import EtagMismatchError as EtagMismatchError
+from cloudmap.errors import KeyExistsError as KeyExistsError
+from cloudmap.errors import KeySyncError as KeySyncError
+from cloudmap.errors import NotSupportedError as NotSupportedError
+from cloudmap.errors import ReadOnlyError as ReadOnlyError
+from cloudmap.errors import ReplicationError as ReplicationError
+from cloudmap.errors import StoreError as StoreError
+from cloudmap.errors import TransientStoreError as TransientStoreError
+from cloudmap.mapping import CloudMapping as CloudMapping
+from cloudmap.providers import LocalMapping as LocalMapping
+from cloudmap.store import Entry as Entry
+from cloudmap.store import ListedKey as ListedKey
+from cloudmap.store import Store as Store
+from cloudmap.stores import LocalStore as LocalStore
+from cloudmap.stores import MemoryStore as MemoryStore
+
+__all__ = [
+    "AccessDeniedError",
+    "BulkError",
+    "CloudMapError",
+    "CloudMapping",
+    "Codec",
+    "CodecError",
+    "ConfigError",
+    "ContainerNotFoundError",
+    "Entry",
+    "EtagMismatchError",
+    "KeyExistsError",
+    "KeySyncError",
+    "ListedKey",
+    "LocalMapping",
+    "LocalStore",
+    "MemoryStore",
+    "NotSupportedError",
+    "ReadOnlyError",
+    "ReplicationError",
+    "Store",
+    "StoreError",
+    "TransientStoreError",
+    "__version__",
+    "codecs",
+]

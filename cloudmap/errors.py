@@ -163,10 +163,17 @@ class BulkError(CloudMapError):
 
     Attributes:
         errors: each failed key mapped to its exception.
+        results: what the successful keys returned (values, for `get_many`).
     """
 
-    def __init__(self, errors: Mapping[str, BaseException]) -> None:
+    def __init__(
+        self,
+        errors: Mapping[str, BaseException],
+        *,
+        results: Mapping[str, object] | None = None,
+    ) -> None:
         self.errors = dict(errors)
+        self.results = dict(results or {})
         shown = ", ".join(
             f"{key!r}: {type(exc).__name__}" for key, exc in list(self.errors.items())[:5]
         )
@@ -185,11 +192,9 @@ class ReplicationError(CloudMapError):
     def __init__(self, key: str, outcomes: Mapping[str, BaseException | None]) -> None:
         self.key = key
         self.outcomes = dict(outcomes)
-        applied = [name for name, exc in self.outcomes.items() if exc is None]
-        failed = [name for name, exc in self.outcomes.items() if exc is not None]
         super().__init__(
-            f"key {key!r} was applied on {applied or 'no replica'} "
-            f"but failed on {failed}; run repair() to bring replicas in line"
+            f"key {key!r} was applied on {self.applied or 'no replica'} "
+            f"but failed on {self.failed}; run repair() to bring replicas in line"
         )
 
     @property

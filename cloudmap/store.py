@@ -39,7 +39,7 @@ class Entry:
 
     data: bytes
     etag: str
-    metadata: Mapping[str, str] = field(default=_EMPTY)
+    metadata: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     not_modified: bool = False
 
 

@@ -1,0 +1,440 @@
+"""CloudMapping: a MutableMapping over a Store, with one etag held per key.
+
+Every write and delete is conditioned, on the server, on the etag this mapping
+last saw for the key; a conflict raises `KeySyncError` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar
+
+import tenacity
+
+from cloudmap.codecs import CODEC_METADATA_KEY, Codec, json, pickle, raw, zlib
+from cloudmap.errors import BulkError, CodecError, EtagMismatchError, KeySyncError
+from cloudmap.store import Entry, Store, validate_key
+
+__all__ = ["CloudMapping", "default_modify_retry"]
+
+V = TypeVar("V")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING: Any = _Missing()
+
+
+def default_modify_retry() -> tenacity.Retrying:
+    """The policy `modify()` uses against conflicts: jittered backoff, bounded."""
+    return tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(200) | tenacity.stop_after_delay(120),
+        wait=tenacity.wait_random_exponential(multiplier=0.005, max=0.5),
+        retry=tenacity.retry_if_exception_type(KeySyncError),
+        reraise=True,
+    )
+
+
+class CloudMapping(MutableMapping[str, V], Generic[V]):
+    """A dict whose items live in a `Store`, safe to share between workers.
+
+    Args:
+        store: where the bytes live.
+        codec: turns values into bytes; the default `raw()` stores bytes as given.
+        key_prefix: keys are stored as `key_prefix + key`; only keys under the
+            prefix are seen.
+        sync_initially: list the store once at construction to learn every etag.
+        read_blindly: reads ignore the held etag and return the latest value
+            (or `read_blindly_default` when the key is missing); the etag seen is
+            recorded, so a later write is conditioned on it.
+        read_blindly_default: what a blind read of a missing key returns.
+        max_workers: threads used by the bulk methods.
+
+    Examples:
+        >>> from cloudmap.stores import MemoryStore
+        >>> m = CloudMapping(MemoryStore())
+        >>> m["a"] = b"1"
+        >>> m["a"], "a" in m, len(m)
+        (b'1', True, 1)
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        codec: Codec | None = None,
+        key_prefix: str = "",
+        sync_initially: bool = True,
+        read_blindly: bool = False,
+        read_blindly_default: Any = None,
+        max_workers: int = 16,
+    ) -> None:
+        if key_prefix:
+            validate_key(key_prefix)
+        self._store = store
+        self._codec = codec if codec is not None else raw()
+        self._prefix = key_prefix
+        self.read_blindly = read_blindly
+        self.read_blindly_default = read_blindly_default
+        self._max_workers = max_workers
+        self._etags: dict[str, str] = {}
+        self._lock = threading.RLock()
+        self._executor: ThreadPoolExecutor | None = None
+        if sync_initially:
+            self.sync_with_cloud()
+
+    # -- constructors mirroring cloud-mappings ---------------------------------
+
+    @classmethod
+    def with_pickle(cls, *args: Any, **kwargs: Any) -> CloudMapping[Any]:
+        """A mapping of picklable values. Never use it on a store others can write."""
+        return cls(*args, codec=pickle(), **kwargs)
+
+    @classmethod
+    def with_json(cls, *args: Any, **kwargs: Any) -> CloudMapping[Any]:
+        """A mapping of JSON values."""
+        return cls(*args, codec=json(), **kwargs)
+
+    @classmethod
+    def with_json_zlib(cls, *args: Any, **kwargs: Any) -> CloudMapping[Any]:
+        """A mapping of JSON values, zlib-compressed."""
+        return cls(*args, codec=json() | zlib(), **kwargs)
+
+    @classmethod
+    def with_buffers(
+        cls,
+        dumps: list[Callable[[Any], Any]],
+        loads: list[Callable[[Any], Any]],
+        *args: Any,
+        **kwargs: Any,
+    ) -> CloudMapping[Any]:
+        """A mapping whose values pass through user functions (see `Codec.chain`)."""
+        return cls(*args, codec=Codec.chain(dumps, loads), **kwargs)
+
+    # -- properties ------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The store holding the bytes."""
+        return self._store
+
+    @property
+    def codec(self) -> Codec:
+        """The codec chain values pass through."""
+        return self._codec
+
+    @property
+    def key_prefix(self) -> str:
+        """The prefix added to every key in the store."""
+        return self._prefix
+
+    @property
+    def etags(self) -> Mapping[str, str]:
+        """A read-only live view of the etag held for each key."""
+        return MappingProxyType(self._etags)
+
+    def __repr__(self) -> str:
+        prefix = f" prefix={self._prefix!r}" if self._prefix else ""
+        return (
+            f"<{type(self).__name__} {self._store.name}{prefix} "
+            f"codec={self._codec.name} keys={len(self._etags)}>"
+        )
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _full_key(self, key: str) -> str:
+        validate_key(key)
+        return validate_key(self._prefix + key)
+
+    def _held(self, key: str) -> str | None:
+        with self._lock:
+            return self._etags.get(key)
+
+    def _record(self, key: str, before: str | None, after: str | None) -> None:
+        """Store `after` as key's etag unless another thread moved it past `before`."""
+        with self._lock:
+            if self._etags.get(key) != before:
+                return
+            if after is None:
+                self._etags.pop(key, None)
+            else:
+                self._etags[key] = after
+
+    @contextlib.contextmanager
+    def _user_key(self, key: str) -> Iterator[None]:
+        """Re-raise a store's KeySyncError under the mapping's key (no prefix)."""
+        try:
+            yield
+        except KeySyncError as exc:
+            if not self._prefix or exc.key == key:
+                raise
+            raise type(exc)(
+                key,
+                expected_etag=exc.expected_etag,
+                actual_etag=exc.actual_etag,
+                store=exc.store,
+            ) from exc
+
+    def _encode(self, key: str, value: V) -> bytes:
+        try:
+            return self._codec.dumps(value)
+        except CodecError as exc:
+            msg = f"cannot store key {key!r} in {self._store.name}: {exc}"
+            raise CodecError(msg) from exc
+
+    def _decode(self, key: str, entry: Entry) -> V:
+        tag = entry.metadata.get(CODEC_METADATA_KEY)
+        if tag is not None and tag != self._codec.name:
+            msg = (
+                f"key {key!r} in {self._store.name} was written with codec {tag!r}, "
+                f"but this mapping decodes with {self._codec.name!r}"
+            )
+            raise CodecError(msg)
+        try:
+            value: V = self._codec.loads(entry.data)
+        except CodecError as exc:
+            msg = f"cannot read key {key!r} from {self._store.name}: {exc}"
+            raise CodecError(msg) from exc
+        return value
+
+    def _metadata(self) -> dict[str, str]:
+        return {CODEC_METADATA_KEY: self._codec.name}
+
+    # -- the mapping protocol -------------------------------------------------
+
+    def __getitem__(self, key: str) -> V:
+        full = self._full_key(key)
+        held = self._held(key)
+        if self.read_blindly:
+            entry = self._store.get(full)
+            self._record(key, held, entry.etag if entry is not None else None)
+            if entry is None:
+                return self.read_blindly_default  # type: ignore[no-any-return]
+            return self._decode(key, entry)
+        if held is None:
+            raise KeyError(key)
+        with self._user_key(key):
+            entry = self._store.get(full, if_match=held)
+            if entry is None:
+                raise EtagMismatchError(key, expected_etag=held, store=self._store.name)
+        return self._decode(key, entry)
+
+    def __setitem__(self, key: str, value: V) -> None:
+        full = self._full_key(key)
+        data = self._encode(key, value)
+        held = self._held(key)
+        with self._user_key(key):
+            if held is None:
+                etag = self._store.put(
+                    full, data, if_none_match=True, metadata=self._metadata()
+                )
+            else:
+                etag = self._store.put(
+                    full, data, if_match=held, metadata=self._metadata()
+                )
+        self._record(key, held, etag)
+
+    def __delitem__(self, key: str) -> None:
+        full = self._full_key(key)
+        held = self._held(key)
+        if held is None:
+            raise KeyError(key)
+        with self._user_key(key):
+            self._store.delete(full, if_match=held)
+        self._record(key, held, None)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._etags
+
+    def __iter__(self) -> Iterator[str]:
+        with self._lock:
+            keys = list(self._etags)
+        return iter(keys)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._etags)
+
+    def clear(self) -> None:
+        """Delete every key this mapping knows, each conditioned on its etag.
+
+        Raises:
+            BulkError: some keys changed remotely; the others were deleted.
+        """
+        self.delete_many(list(self))
+
+    def update(self, other: Any = (), /, **kwargs: V) -> None:
+        """Write many items in parallel, like `set_many`."""
+        items: dict[str, V] = dict(other)
+        items.update(kwargs)
+        self.set_many(items)
+
+    # -- synchronisation ----------------------------------------------------------
+
+    def sync_with_cloud(self, key: str | None = None) -> None:
+        """Refresh held etags: all of them from one listing, or just `key`'s.
+
+        A full sync replaces the etag table, so keys deleted remotely disappear
+        and keys created remotely appear.
+        """
+        if key is not None:
+            full = self._full_key(key)
+            entry = self._store.get(full)
+            with self._lock:
+                if entry is None:
+                    self._etags.pop(key, None)
+                else:
+                    self._etags[key] = entry.etag
+            return
+        cut = len(self._prefix)
+        fresh = {item.key[cut:]: item.etag for item in self._store.list(self._prefix)}
+        with self._lock:
+            self._etags.clear()
+            self._etags.update(fresh)
+
+    # -- coordination helpers --------------------------------------------------
+
+    def create(self, key: str, value: V) -> None:
+        """Write `key` only if no object exists under it, atomically on the server.
+
+        Raises:
+            KeyExistsError: the key exists (whatever this mapping believed).
+        """
+        full = self._full_key(key)
+        data = self._encode(key, value)
+        held = self._held(key)
+        with self._user_key(key):
+            etag = self._store.put(
+                full, data, if_none_match=True, metadata=self._metadata()
+            )
+        self._record(key, held, etag)
+
+    def set(self, key: str, value: V, *, force: bool = False) -> None:
+        """Write `key`; with `force=True`, unconditionally (last writer wins)."""
+        if not force:
+            self[key] = value
+            return
+        full = self._full_key(key)
+        data = self._encode(key, value)
+        held = self._held(key)
+        etag = self._store.put(full, data, metadata=self._metadata())
+        self._record(key, held, etag)
+
+    def modify(
+        self,
+        key: str,
+        fn: Callable[[V], V],
+        *,
+        default: Any = _MISSING,
+        retry: tenacity.Retrying | None = None,
+    ) -> V:
+        """Atomically replace `key`'s value with `fn(value)` and return the result.
+
+        Reads the latest value, applies `fn`, writes conditioned on the etag read,
+        and starts again on a conflict, with jittered backoff, until `retry` (by
+        default `default_modify_retry()`) gives up. A missing key starts from
+        `default`, or raises `KeyError` when no default is given. `fn` may run
+        several times.
+
+        Raises:
+            KeyError: the key is missing and no default was given.
+            KeySyncError: conflicts outlasted the retry policy.
+        """
+        full = self._full_key(key)
+
+        def attempt() -> V:
+            entry = self._store.get(full)
+            if entry is None and default is _MISSING:
+                raise KeyError(key)
+            old: V = default if entry is None else self._decode(key, entry)
+            new = fn(old)
+            data = self._encode(key, new)
+            with self._user_key(key):
+                if entry is None:
+                    etag = self._store.put(
+                        full, data, if_none_match=True, metadata=self._metadata()
+                    )
+                else:
+                    etag = self._store.put(
+                        full, data, if_match=entry.etag, metadata=self._metadata()
+                    )
+            with self._lock:
+                self._etags[key] = etag
+            return new
+
+        policy = (retry if retry is not None else default_modify_retry()).copy()
+        result: V = policy(attempt)
+        return result
+
+    # -- bulk ----------------------------------------------------------------------
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self._max_workers, thread_name_prefix="cloudmap"
+                )
+            return self._executor
+
+    def _run_many(self, keys: Iterable[str], fn: Callable[[str], Any]) -> dict[str, Any]:
+        """Run `fn(key)` for every key in parallel; raise BulkError for failures."""
+        futures = {key: self._pool().submit(fn, key) for key in keys}
+        results: dict[str, Any] = {}
+        errors: dict[str, BaseException] = {}
+        for key, future in futures.items():
+            exc = future.exception()
+            if exc is None:
+                results[key] = future.result()
+            else:
+                errors[key] = exc
+        if errors:
+            raise BulkError(errors, results=results)
+        return results
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, V]:
+        """Read many keys in parallel.
+
+        Raises:
+            BulkError: some reads failed; `results` holds the values read.
+        """
+        return self._run_many(keys, self.__getitem__)
+
+    def set_many(self, items: Mapping[str, V]) -> None:
+        """Write many items in parallel, each conditioned like `m[k] = v`.
+
+        Raises:
+            BulkError: some writes failed; the others were applied.
+        """
+        self._run_many(items, lambda key: self.__setitem__(key, items[key]))
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Delete many keys in parallel, each conditioned like `del m[k]`.
+
+        Raises:
+            BulkError: some deletes failed; the others were applied.
+        """
+        self._run_many(keys, self.__delitem__)
+
+    # -- lifetime ----------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the bulk threads and close the store."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+        self._store.close()
+
+    def __enter__(self) -> CloudMapping[V]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

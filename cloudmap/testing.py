@@ -1,0 +1,305 @@
+"""A contract suite that any Store implementation can run (imports pytest).
+
+Subclass `StoreContract` in a test module and provide two fixtures: `store`
+(a fresh, empty store) and `store_factory` (a callable returning another client
+of the same storage, for races between clients):
+
+```python
+from cloudmap.testing import StoreContract
+
+class TestMyStore(StoreContract):
+    pass
+```
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from cloudmap.errors import CloudMapError, EtagMismatchError, KeyExistsError, KeySyncError
+from cloudmap.store import MAX_KEY_BYTES, Entry, Store
+
+__all__ = ["StoreContract", "race"]
+
+VERBATIM_KEYS = [
+    "plain",
+    "dir/a b é.txt",
+    "with%20percent",
+    "plus+sign",
+    "question?mark&amp",
+    "hash#tag",
+    "emoji-\N{SNOWMAN}",
+    "deep/er/and/deeper/key",
+    "trailing-space ",
+    "~tilde",
+]
+
+
+def race(n: int, fn: Callable[[int], object]) -> list[object]:
+    """Run `fn(i)` in `n` threads released together; return results or exceptions."""
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> object:
+        barrier.wait()
+        try:
+            return fn(i)
+        except CloudMapError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+def _entry(store: Store, key: str) -> Entry:
+    entry = store.get(key)
+    assert entry is not None, f"{key!r} missing from {store.name}"
+    return entry
+
+
+class StoreContract:
+    """Behaviour every Store must show; MemoryStore is the reference."""
+
+    # -- basic reads and writes ----------------------------------------------
+
+    def test_get_of_missing_key_returns_none(self, store: Store) -> None:
+        """A plain get of a key never written returns None."""
+        assert store.get("missing") is None
+
+    def test_put_then_get_returns_bytes_and_same_etag(self, store: Store) -> None:
+        """A write's etag is the one a later read reports."""
+        etag = store.put("k", b"value")
+        entry = _entry(store, "k")
+        assert entry.data == b"value"
+        assert entry.etag == etag
+        assert not entry.not_modified
+
+    def test_metadata_round_trips(self, store: Store) -> None:
+        """Metadata given to put comes back from get."""
+        store.put("k", b"v", metadata={"cloudmap-codec": "json|zlib"})
+        assert _entry(store, "k").metadata.get("cloudmap-codec") == "json|zlib"
+
+    @pytest.mark.parametrize("data", [b"", bytes(range(256)) * 4])
+    def test_empty_and_binary_values(self, store: Store, data: bytes) -> None:
+        """Zero-byte and arbitrary binary values are stored exactly."""
+        store.put("bin", data)
+        assert _entry(store, "bin").data == data
+
+    @pytest.mark.parametrize("key", VERBATIM_KEYS)
+    def test_keys_are_stored_verbatim(self, store: Store, key: str) -> None:
+        """Unicode, spaces and URL characters in keys survive a round trip."""
+        store.put(key, key.encode())
+        assert _entry(store, key).data == key.encode()
+        assert [item.key for item in store.list()] == [key]
+
+    def test_longest_key_is_accepted(self, store: Store) -> None:
+        """A key of exactly 1024 UTF-8 bytes can be written."""
+        key = "/".join(["x" * 200] * 5)
+        key += "y" * (MAX_KEY_BYTES - len(key))
+        store.put(key, b"v")
+        assert _entry(store, key).data == b"v"
+
+    @pytest.mark.parametrize(
+        ("key", "error"),
+        [
+            (b"bytes", TypeError),
+            (1, TypeError),
+            ("", ValueError),
+            ("nul\x00char", ValueError),
+            ("x" * (MAX_KEY_BYTES + 1), ValueError),
+            ("\udcff", ValueError),
+        ],
+    )
+    def test_invalid_keys_are_refused_before_any_write(
+        self, store: Store, key: object, error: type[Exception]
+    ) -> None:
+        """Bad keys raise TypeError or ValueError naming the key, and store nothing."""
+        with pytest.raises(error):
+            store.put(key, b"v")  # type: ignore[arg-type]
+        assert list(store.list()) == []
+
+    # -- create-only writes --------------------------------------------------
+
+    def test_create_only_write_succeeds_on_missing_key(self, store: Store) -> None:
+        """if_none_match=True writes a key that does not exist."""
+        etag = store.put("k", b"1", if_none_match=True)
+        assert _entry(store, "k").etag == etag
+
+    def test_create_only_write_refuses_existing_key(self, store: Store) -> None:
+        """if_none_match=True on an existing key raises KeyExistsError and keeps the value."""
+        etag = store.put("k", b"1")
+        with pytest.raises(KeyExistsError) as info:
+            store.put("k", b"2", if_none_match=True)
+        assert isinstance(info.value, KeySyncError)
+        assert not isinstance(info.value, KeyError)
+        assert info.value.key == "k"
+        entry = _entry(store, "k")
+        assert (entry.data, entry.etag) == (b"1", etag)
+
+    # -- replace -----------------------------------------------------------------
+
+    def test_replace_with_current_etag(self, store: Store) -> None:
+        """if_match with the current etag replaces the value and gives a new etag."""
+        first = store.put("k", b"1")
+        second = store.put("k", b"2", if_match=first)
+        entry = _entry(store, "k")
+        assert (entry.data, entry.etag) == (b"2", second)
+        assert second != first
+
+    def test_replace_with_stale_etag_is_refused(self, store: Store) -> None:
+        """if_match with an old etag raises EtagMismatchError and changes nothing."""
+        first = store.put("k", b"1")
+        second = store.put("k", b"2", if_match=first)
+        with pytest.raises(EtagMismatchError) as info:
+            store.put("k", b"3", if_match=first)
+        assert info.value.key == "k"
+        entry = _entry(store, "k")
+        assert (entry.data, entry.etag) == (b"2", second)
+
+    def test_replace_of_deleted_key_is_refused(self, store: Store) -> None:
+        """if_match on a key deleted meanwhile raises EtagMismatchError and creates nothing."""
+        etag = store.put("k", b"1")
+        store.delete("k")
+        with pytest.raises(EtagMismatchError):
+            store.put("k", b"2", if_match=etag)
+        assert store.get("k") is None
+
+    def test_unconditional_put_overwrites(self, store: Store) -> None:
+        """A put with no precondition replaces whatever is there."""
+        store.put("k", b"1")
+        store.put("k", b"2")
+        assert _entry(store, "k").data == b"2"
+
+    def test_etag_changes_when_bytes_change(self, store: Store) -> None:
+        """Writing different bytes always gives a different etag."""
+        etags = {store.put("k", str(i).encode()) for i in range(5)}
+        assert len(etags) == 5
+
+    # -- delete --------------------------------------------------------------------
+
+    def test_delete_with_current_etag(self, store: Store) -> None:
+        """delete(if_match=current) removes the key."""
+        etag = store.put("k", b"1")
+        store.delete("k", if_match=etag)
+        assert store.get("k") is None
+
+    def test_delete_with_stale_etag_is_refused(self, store: Store) -> None:
+        """delete(if_match=old) raises EtagMismatchError and keeps the value."""
+        first = store.put("k", b"1")
+        store.put("k", b"2", if_match=first)
+        with pytest.raises(EtagMismatchError):
+            store.delete("k", if_match=first)
+        assert _entry(store, "k").data == b"2"
+
+    def test_delete_of_missing_key_is_a_no_op(self, store: Store) -> None:
+        """An unconditional delete of a missing key succeeds and changes nothing."""
+        store.delete("missing")
+        assert store.get("missing") is None
+
+    def test_conditional_delete_of_missing_key_is_refused(self, store: Store) -> None:
+        """delete(if_match=...) of a key already gone raises EtagMismatchError."""
+        etag = store.put("k", b"1")
+        store.delete("k")
+        with pytest.raises(EtagMismatchError):
+            store.delete("k", if_match=etag)
+
+    # -- conditional reads ---------------------------------------------------------
+
+    def test_get_if_match_current(self, store: Store) -> None:
+        """get(if_match=current) returns the value."""
+        etag = store.put("k", b"1")
+        entry = store.get("k", if_match=etag)
+        assert entry is not None
+        assert entry.data == b"1"
+
+    def test_get_if_match_stale_is_refused(self, store: Store) -> None:
+        """get(if_match=old) raises EtagMismatchError naming the key."""
+        first = store.put("k", b"1")
+        store.put("k", b"2", if_match=first)
+        with pytest.raises(EtagMismatchError) as info:
+            store.get("k", if_match=first)
+        assert info.value.key == "k"
+
+    def test_get_if_match_of_deleted_key_is_refused(self, store: Store) -> None:
+        """get(if_match=...) of a deleted key raises EtagMismatchError, not None."""
+        etag = store.put("k", b"1")
+        store.delete("k")
+        with pytest.raises(EtagMismatchError):
+            store.get("k", if_match=etag)
+
+    def test_get_if_none_match_unchanged_is_not_modified(self, store: Store) -> None:
+        """get(if_none_match=current) reports not_modified without the body."""
+        etag = store.put("k", b"payload")
+        entry = store.get("k", if_none_match=etag)
+        assert entry is not None
+        assert entry.not_modified
+        assert entry.etag == etag
+
+    def test_get_if_none_match_changed_returns_value(self, store: Store) -> None:
+        """get(if_none_match=old) of a changed key returns the new value."""
+        first = store.put("k", b"1")
+        second = store.put("k", b"2", if_match=first)
+        entry = store.get("k", if_none_match=first)
+        assert entry is not None
+        assert not entry.not_modified
+        assert (entry.data, entry.etag) == (b"2", second)
+
+    # -- listing ---------------------------------------------------------------------
+
+    def test_list_reports_every_key_with_its_etag(self, store: Store) -> None:
+        """A listing gives each key once, with the etag its write returned."""
+        written = {key: store.put(key, b"x") for key in ("a", "b/c", "b/d", "e f")}
+        listed = {item.key: item.etag for item in store.list()}
+        assert listed == written
+
+    def test_list_prefix_isolates_keys(self, store: Store) -> None:
+        """list(prefix) yields only keys starting with the prefix."""
+        for key in ("jobs/1", "jobs/2", "jobsx", "other/1"):
+            store.put(key, b"x")
+        assert sorted(item.key for item in store.list("jobs/")) == ["jobs/1", "jobs/2"]
+        assert sorted(item.key for item in store.list("jobs")) == [
+            "jobs/1",
+            "jobs/2",
+            "jobsx",
+        ]
+        assert list(store.list("nothing/")) == []
+
+    def test_list_pages_past_a_thousand_keys(self, store: Store) -> None:
+        """A listing of 2,500 keys returns all of them (several pages on S3)."""
+        keys = [f"many/{i:05d}" for i in range(2500)]
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(lambda key: store.put(key, b""), keys))
+        assert sorted(item.key for item in store.list("many/")) == keys
+
+    # -- races -----------------------------------------------------------------------
+
+    def test_racing_creates_have_exactly_one_winner(
+        self, store: Store, store_factory: Callable[[], Store]
+    ) -> None:
+        """16 clients creating one key at once: one succeeds, 15 get KeyExistsError."""
+        clients = [store_factory() for _ in range(4)]
+        outcomes = race(
+            16,
+            lambda i: clients[i % 4].put("claim", str(i).encode(), if_none_match=True),
+        )
+        winners = [o for o in outcomes if isinstance(o, str)]
+        losers = [o for o in outcomes if isinstance(o, KeyExistsError)]
+        assert (len(winners), len(losers)) == (1, 15), outcomes
+        assert _entry(store, "claim").etag == winners[0]
+
+    def test_racing_replaces_have_exactly_one_winner(
+        self, store: Store, store_factory: Callable[[], Store]
+    ) -> None:
+        """8 clients replacing one etag at once: one succeeds, 7 get EtagMismatchError."""
+        etag = store.put("token", b"start")
+        clients = [store_factory() for _ in range(4)]
+        outcomes = race(
+            8, lambda i: clients[i % 4].put("token", str(i).encode(), if_match=etag)
+        )
+        winners = [o for o in outcomes if isinstance(o, str)]
+        losers = [o for o in outcomes if isinstance(o, EtagMismatchError)]
+        assert (len(winners), len(losers)) == (1, 7), outcomes
+        assert _entry(store, "token").etag == winners[0]

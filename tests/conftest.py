@@ -1,0 +1,52 @@
+"""Fixtures: one `store` per provider, and picklable factories for processes."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cloudmap.store import Store
+from cloudmap.stores import LocalStore, MemoryStore
+
+StoreFactory = Callable[[], Store]
+
+PROVIDERS = ["memory", "local"]
+PROCESS_PROVIDERS = ["local"]
+
+
+@pytest.fixture
+def memory_store_factory() -> StoreFactory:
+    """Every client is the same MemoryStore, as clients of one server are."""
+    shared = MemoryStore("test")
+    return lambda: shared
+
+
+@pytest.fixture
+def local_store_factory(tmp_path: Path) -> StoreFactory:
+    """Clients are separate LocalStore objects on one directory."""
+    return functools.partial(LocalStore, tmp_path / "store")
+
+
+@pytest.fixture(params=PROVIDERS)
+def store_factory(request: pytest.FixtureRequest) -> StoreFactory:
+    """A factory of clients of one fresh, empty storage, for each provider."""
+    factory: StoreFactory = request.getfixturevalue(f"{request.param}_store_factory")
+    return factory
+
+
+@pytest.fixture(params=PROCESS_PROVIDERS)
+def process_store_factory(request: pytest.FixtureRequest) -> StoreFactory:
+    """Like store_factory, but picklable, for stores shared across processes."""
+    factory: StoreFactory = request.getfixturevalue(f"{request.param}_store_factory")
+    return factory
+
+
+@pytest.fixture
+def store(store_factory: StoreFactory) -> Iterator[Store]:
+    """A fresh, empty store of each provider."""
+    client = store_factory()
+    yield client
+    client.close()
