@@ -58,6 +58,8 @@ __all__ = [
     "azurite_connection_string",
     "free_port",
     "from_env",
+    "install_azurite",
+    "is_ready",
     "make_azure_container",
     "make_gcs_bucket",
     "make_s3_bucket",
@@ -303,6 +305,20 @@ def _http_status(url: str, timeout: float = 2.0) -> int | None:
         return response.status
     finally:
         conn.close()
+
+
+# The request each emulator answers once up, and the status it answers with.
+_PROBES = {
+    "s3": ("/moto-api/", 200),
+    "azure": ("?comp=list", 403),  # refuses an unsigned request: it is up
+    "gcs": ("/storage/v1/b", 200),
+}
+
+
+def is_ready(emulator: Emulator) -> bool:
+    """Whether the emulator answers its readiness probe right now."""
+    path, expected = _PROBES[emulator.name]
+    return _http_status(emulator.url + path) == expected
 
 
 def _launch(
