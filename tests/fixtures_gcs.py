@@ -11,6 +11,7 @@ HTTP requests to prove the condition is sent in the same request.
 from __future__ import annotations
 
 import functools
+import os
 from typing import TYPE_CHECKING
 
 import pytest
@@ -22,6 +23,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from cloudmap.store import Store
+
+# google-auth probes the GCE metadata server when it looks for default
+# credentials; tests only ever talk to loopback, so that probe is switched off
+# (read once, when google-auth is first imported, after this plugin loads).
+os.environ.setdefault("NO_GCE_CHECK", "true")
 
 _DELETE = "fake-gcs-server ignores ifGenerationMatch on delete"
 _READ = "fake-gcs-server ignores ifGenerationMatch on reads"

@@ -306,6 +306,10 @@ def _new_client(
     if project is not None:
         kwargs["project"] = project  # omitted, the SDK looks in the environment
     if endpoint_url is not None:
+        # An explicit None stops the SDK from looking for a default project,
+        # which would probe for Application Default Credentials (and the GCE
+        # metadata server) on the way to an emulator.
+        kwargs["project"] = project
         kwargs["client_options"] = {"api_endpoint": endpoint_url}
         if credentials is None:
             from google.auth.credentials import AnonymousCredentials  # noqa: PLC0415
