@@ -46,7 +46,7 @@ def sdk_client(gcs_endpoint: str) -> Iterator[storage.Client]:
     """A plain google-cloud-storage client on the emulator, as another tool uses."""
     client = storage.Client(
         project="test",
-        credentials=AnonymousCredentials(),
+        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
         client_options={"api_endpoint": gcs_endpoint},
     )
     yield client
@@ -246,7 +246,7 @@ def test_missing_bucket_raises_container_not_found(
 
 def test_name_and_repr_hold_no_credentials(gcs_endpoint: str, gcs_bucket: str) -> None:
     """name is gs://bucket and repr shows only the bucket and endpoint."""
-    credentials = AnonymousCredentials()
+    credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
     with GCSStore(
         gcs_bucket, endpoint_url=gcs_endpoint, credentials=credentials
     ) as store:
@@ -417,7 +417,7 @@ def _create_once(factory: StoreFactory, barrier: Any, i: int) -> str:
 
 
 def _increment(factory: StoreFactory, threads: int, rounds: int) -> None:
-    with CloudMapping(factory(), codec=json(), sync_initially=False) as mapping:
+    with CloudMapping[int](factory(), codec=json(), sync_initially=False) as mapping:
 
         def work() -> None:
             for _ in range(rounds):
@@ -447,7 +447,7 @@ def test_modify_from_eight_workers_in_two_processes_is_exact(
     gcs_store_factory: StoreFactory,
 ) -> None:
     """2 processes x 4 threads x 25 increments end at exactly 200."""
-    with CloudMapping(gcs_store_factory(), codec=json()) as mapping:
+    with CloudMapping[int](gcs_store_factory(), codec=json()) as mapping:
         mapping.create("counter", 0)
         ctx = multiprocessing.get_context("spawn")
         workers = [

@@ -303,13 +303,12 @@ def _new_client(
     storage: Any, project: str | None, credentials: Any, endpoint_url: str | None
 ) -> Any:
     kwargs: dict[str, Any] = {}
-    if project is not None:
-        kwargs["project"] = project  # omitted, the SDK looks in the environment
-    if endpoint_url is not None:
-        # An explicit None stops the SDK from looking for a default project,
-        # which would probe for Application Default Credentials (and the GCE
-        # metadata server) on the way to an emulator.
+    # Omitted, the project is looked up in the environment. An explicit None
+    # (emulators) skips that lookup, which would probe for Application Default
+    # Credentials and the GCE metadata server.
+    if project is not None or endpoint_url is not None:
         kwargs["project"] = project
+    if endpoint_url is not None:
         kwargs["client_options"] = {"api_endpoint": endpoint_url}
         if credentials is None:
             from google.auth.credentials import AnonymousCredentials  # noqa: PLC0415
