@@ -33,7 +33,7 @@ from cloudmap.errors import (
 )
 from cloudmap.mapping import CloudMapping
 from cloudmap.providers import AzureBlobMapping
-from cloudmap.stores.azure import AzureBlobStore
+from cloudmap.stores.azure import AzureBlobStore, _summary
 from tests.emulators import AZURITE_ACCOUNT, AZURITE_KEY, free_port
 
 if TYPE_CHECKING:
@@ -515,6 +515,18 @@ def test_an_unreachable_endpoint_is_transient_and_hides_the_sas(
     assert isinstance(info.value.__cause__, ServiceRequestError)
     assert parse_qs(sas)["sig"][0] not in str(info.value)
     assert sas not in str(info.value)
+
+
+def test_sdk_messages_are_redacted() -> None:
+    """A SAS signature or account key in an SDK message never reaches ours."""
+    error = ServiceRequestError(
+        "Max retries exceeded with url: /c/k?sv=2026&sig=SECRET%2Bsig "
+        "(AccountKey=KEY==;SharedAccessSignature=sv=1&sig=OTHER)"
+    )
+    summary = _summary(error)
+    assert summary.startswith("ServiceRequestError: Max retries exceeded")
+    for secret in ("SECRET", "KEY==", "OTHER"):
+        assert secret not in summary
 
 
 def test_importing_cloudmap_imports_no_azure_module() -> None:

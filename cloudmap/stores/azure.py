@@ -56,12 +56,13 @@ _HTTP_NOT_MODIFIED = 304
 _ACCESS_DENIED = frozenset({401, 403})
 _TRANSIENT = frozenset({408, 429, 500, 502, 503, 504})
 
-_OWN_PREFIX = "cloudmap-"
 _OWN_WIRE_PREFIX = "cloudmap_"
 _OWN_NAME = re.compile(r"cloudmap(?:-[A-Za-z0-9]+)+")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HEADER_VALUE = re.compile(r"(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?")
-_SECRETS = re.compile(r"(?i)(sig=|AccountKey=|SharedAccessSignature=)[^&;\s'\"]*")
+_SECRETS = re.compile(
+    r"(?i)(sig=|sig%3D|AccountKey=|SharedAccessSignature=)[^&;\s'\"]*"
+)
 
 
 def _code(exc: Exception) -> str | None:
@@ -79,7 +80,7 @@ def _quoted(etag: str) -> str:
     return f'"{etag}"'
 
 
-def _check_key(key: str) -> str:
+def _check_key(key: str) -> None:
     """Validate `key` for every store, then refuse what Azure would alias."""
     validate_key(key)
     if "\\" in key:
@@ -91,7 +92,6 @@ def _check_key(key: str) -> str:
             "Storage drops or cannot sign ('.' and '..' segments fail with 403)"
         )
         raise ValueError(msg)
-    return key
 
 
 def _encode_metadata(key: str, metadata: Mapping[str, str]) -> dict[str, str]:
@@ -123,15 +123,18 @@ def _encode_metadata(key: str, metadata: Mapping[str, str]) -> dict[str, str]:
     return wire
 
 
+def _decode_name(name: str) -> str:
+    """`cloudmap_x` back to `cloudmap-x`; other names as Azure returns them."""
+    if name.lower().startswith(_OWN_WIRE_PREFIX):
+        return name.replace("_", "-")
+    return name
+
+
 def _decode_metadata(wire: Mapping[str, str] | None) -> Mapping[str, str]:
     """Metadata as read from Azure, with our own names translated back."""
-    metadata = {
-        name.replace("_", "-") if name.lower().startswith(_OWN_WIRE_PREFIX) else name: (
-            value
-        )
-        for name, value in (wire or {}).items()
-    }
-    return MappingProxyType(metadata)
+    return MappingProxyType(
+        {_decode_name(name): value for name, value in (wire or {}).items()}
+    )
 
 
 def _summary(exc: Exception) -> str:
@@ -247,10 +250,6 @@ class AzureBlobStore:
         max_single_put_size: int | None = None,
         **client_kwargs: Any,
     ) -> None:
-        sources = [s for s in (client, account_url, connection_string) if s is not None]
-        if len(sources) != 1:
-            msg = "pass exactly one of client, account_url and connection_string"
-            raise ValueError(msg)
         if max_single_put_size is not None:
             client_kwargs["max_single_put_size"] = max_single_put_size
         self._owns_client = client is None
@@ -266,7 +265,11 @@ class AzureBlobStore:
             f"az://{self._container.account_name}/{self._container.container_name}"
         )
         if create:
-            self._create_container()
+            try:
+                self._create_container()
+            except BaseException:
+                self.close()
+                raise
 
     @staticmethod
     def _make_client(
@@ -280,6 +283,10 @@ class AzureBlobStore:
     ) -> ContainerClient:
         from azure.storage.blob import BlobServiceClient, ContainerClient  # noqa: PLC0415
 
+        sources = [s for s in (client, account_url, connection_string) if s is not None]
+        if len(sources) > 1:
+            msg = "pass exactly one of client, account_url and connection_string"
+            raise ValueError(msg)
         if client is not None:
             if credential is not None or client_kwargs:
                 msg = "configure an injected client yourself: pass no other options"
@@ -300,10 +307,12 @@ class AzureBlobStore:
                 credential=credential,
                 **client_kwargs,
             )
-        assert account_url is not None  # noqa: S101 (checked by the caller)
-        return ContainerClient(
-            account_url, container_name, credential=credential, **client_kwargs
-        )
+        if account_url is not None:
+            return ContainerClient(
+                account_url, container_name, credential=credential, **client_kwargs
+            )
+        msg = "pass exactly one of client, account_url and connection_string"
+        raise ValueError(msg)
 
     def _create_container(self) -> None:
         from azure.core.exceptions import ResourceExistsError  # noqa: PLC0415
