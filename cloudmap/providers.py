@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cloudmap.mapping import CloudMapping
+from cloudmap.stores.azure import AzureBlobStore
 from cloudmap.stores.local import LocalStore
 
-__all__ = ["GoogleCloudStorageMapping", "LocalMapping"]
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobServiceClient, ContainerClient
+
+__all__ = ["AzureBlobMapping", "GoogleCloudStorageMapping", "LocalMapping"]
 
 V = TypeVar("V")
 
@@ -33,6 +37,50 @@ class LocalMapping(CloudMapping[V]):
         **options: Any,
     ) -> None:
         super().__init__(LocalStore(path, create=create, fsync=fsync), **options)
+
+
+class AzureBlobMapping(CloudMapping[V]):
+    """A CloudMapping over an Azure Storage container (see `AzureBlobStore`).
+
+    Takes the store's arguments (one of `account_url`, `connection_string` and
+    `client`) plus `CloudMapping`'s keyword options, so the cloud-mappings
+    constructors work unchanged:
+
+    ```python
+    m = AzureBlobMapping.with_pickle(
+        container_name="CONTAINER_NAME",
+        account_url="https://ACCOUNT.blob.core.windows.net",
+        credential=DefaultAzureCredential(),
+    )
+    ```
+
+    Unlike cloud-mappings, the container is created only with `create=True`.
+    """
+
+    def __init__(
+        self,
+        container_name: str,
+        *,
+        account_url: str | None = None,
+        credential: Any = None,
+        connection_string: str | None = None,
+        client: ContainerClient | BlobServiceClient | None = None,
+        create: bool = False,
+        **options: Any,
+    ) -> None:
+        store = AzureBlobStore(
+            container_name,
+            client=client,
+            account_url=account_url,
+            credential=credential,
+            connection_string=connection_string,
+            create=create,
+        )
+        try:
+            super().__init__(store, **options)
+        except BaseException:
+            store.close()  # the initial listing failed: do not leak the client
+            raise
 
 
 class GoogleCloudStorageMapping(CloudMapping[V]):

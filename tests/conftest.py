@@ -11,16 +11,25 @@ import pytest
 from cloudmap.store import Store
 from cloudmap.stores import LocalStore, MemoryStore
 
-pytest_plugins = ["tests.emulator_fixtures", "tests.fixtures_gcs"]
+pytest_plugins = [
+    "tests.emulator_fixtures",
+    "tests.fixtures_azure",
+    "tests.fixtures_gcs",
+]
 
 StoreFactory = Callable[[], Store]
 
 PROVIDERS = [
-    "memory",
-    "local",
+    pytest.param("memory"),
+    pytest.param("local"),
+    pytest.param("azure", marks=pytest.mark.emulator),
     pytest.param("gcs", marks=pytest.mark.emulator),
 ]
-PROCESS_PROVIDERS = ["local", pytest.param("gcs", marks=pytest.mark.emulator)]
+PROCESS_PROVIDERS = [
+    pytest.param("local"),
+    pytest.param("azure", marks=pytest.mark.emulator),
+    pytest.param("gcs", marks=pytest.mark.emulator),
+]
 
 
 @pytest.fixture
