@@ -11,12 +11,19 @@ import pytest
 from cloudmap.store import Store
 from cloudmap.stores import LocalStore, MemoryStore
 
-pytest_plugins = ["tests.emulator_fixtures"]
+pytest_plugins = ["tests.emulator_fixtures", "tests.fixtures_s3"]
 
 StoreFactory = Callable[[], Store]
 
-PROVIDERS = ["memory", "local"]
-PROCESS_PROVIDERS = ["local"]
+PROVIDERS = [
+    pytest.param("memory"),
+    pytest.param("local"),
+    pytest.param("s3", marks=pytest.mark.emulator),
+]
+PROCESS_PROVIDERS = [
+    pytest.param("local"),
+    pytest.param("s3", marks=pytest.mark.emulator),
+]
 
 
 @pytest.fixture
