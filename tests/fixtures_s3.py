@@ -4,17 +4,21 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.config import Config
 
-from cloudmap.store import Store
 from cloudmap.stores.s3 import S3Store
 from tests.emulators import make_s3_bucket
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cloudmap.store import Store
+
 # moto accepts any credentials; these keep the developer's own out of the tests.
-MOTO_CREDENTIALS = {
+MOTO_CREDENTIALS: dict[str, Any] = {
     "region_name": "us-east-1",
     "aws_access_key_id": "testing",
     "aws_secret_access_key": "testing",
