@@ -204,7 +204,7 @@ def test_create_makes_the_bucket(s3_endpoint: str, s3_client: S3Client) -> None:
         with S3Store(
             bucket, endpoint_url=s3_endpoint, create=True, **MOTO_CREDENTIALS
         ) as store:
-            store.put("k", b"v", if_none_match=False)
+            store.put("k", b"v")
     s3_client.head_bucket(Bucket=bucket)
 
 
@@ -285,12 +285,27 @@ def test_service_errors_are_translated(
     assert info.value.key == "k"
 
 
-def test_conditional_conflict_on_replace_is_transient(s3_store: S3Store) -> None:
-    """S3's 409 ConditionalRequestConflict is retryable, never a KeySyncError."""
+@pytest.mark.parametrize("code", ["ConditionalRequestConflict", "Conflict"])
+def test_conflict_on_conditional_requests_is_transient(
+    s3_store: S3Store, code: str
+) -> None:
+    """A 409 on a conditional replace or delete is retryable, never a KeySyncError."""
     etag = s3_store.put("k", b"v")
-    answer(s3_store.client, 409, "ConditionalRequestConflict")
+    answer(s3_store.client, 409, code)
     with pytest.raises(TransientStoreError):
         s3_store.put("k", b"w", if_match=etag)
+    with pytest.raises(TransientStoreError):
+        s3_store.delete("k", if_match=etag)
+
+
+def test_other_conflict_on_unconditional_request_is_a_store_error(
+    s3_store: S3Store,
+) -> None:
+    """A 409 unrelated to a precondition is a plain StoreError."""
+    answer(s3_store.client, 409, "InvalidBucketState")
+    with pytest.raises(StoreError) as info:
+        s3_store.put("k", b"v")
+    assert type(info.value) is StoreError
 
 
 @pytest.mark.parametrize(

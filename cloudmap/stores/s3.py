@@ -71,6 +71,7 @@ _DENIED_CODES = frozenset(
 )
 _NOT_MODIFIED = 304
 _NOT_FOUND = 404
+_CONFLICT = 409
 _PRECONDITION_FAILED = 412
 _DENIED_STATUSES = frozenset({401, 403})
 
@@ -431,7 +432,14 @@ def _raise_client_error(
     if code == "NoSuchBucket":
         message = f"{store} does not exist (pass create=True to create it)"
         raise ContainerNotFoundError(message, key=key, store=store) from exc
-    if code in _TRANSIENT_CODES or status in _TRANSIENT_STATUSES:
+    # S3 answers 409 to a conditional request that raced another write or
+    # delete of the key; AWS says to retry it, and the retry gets the real answer.
+    conditional = if_match is not None or if_none_match
+    if (
+        code in _TRANSIENT_CODES
+        or status in _TRANSIENT_STATUSES
+        or (conditional and status == _CONFLICT)
+    ):
         raise TransientStoreError(message, key=key, store=store) from exc
     if code in _DENIED_CODES or status in _DENIED_STATUSES:
         raise AccessDeniedError(message, key=key, store=store) from exc
