@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
 __all__ = [
     "AZURITE_ACCOUNT",
@@ -55,9 +55,12 @@ __all__ = [
     "ENV_S3",
     "Emulator",
     "EmulatorError",
+    "EmulatorPool",
     "azurite_connection_string",
     "free_port",
     "from_env",
+    "install_azurite",
+    "is_ready",
     "make_azure_container",
     "make_gcs_bucket",
     "make_s3_bucket",
@@ -84,6 +87,7 @@ AZURITE_KEY = (
 ENV_S3 = "CLOUDMAP_TEST_S3_ENDPOINT"
 ENV_AZURE = "CLOUDMAP_TEST_AZURE_CONNECTION_STRING"
 ENV_GCS = "CLOUDMAP_TEST_GCS_ENDPOINT"
+ENV_AZURITE_DIR = "CLOUDMAP_AZURITE_DIR"
 
 NAMES = ("s3", "azure", "gcs")
 READY_TIMEOUT = 45.0  # seconds; all three are normally up within 5 s
@@ -305,6 +309,20 @@ def _http_status(url: str, timeout: float = 2.0) -> int | None:
         conn.close()
 
 
+# The request each emulator answers once up, and the status it answers with.
+_PROBES = {
+    "s3": ("/moto-api/", 200),
+    "azure": ("?comp=list", 403),  # refuses an unsigned request: it is up
+    "gcs": ("/storage/v1/b", 200),
+}
+
+
+def is_ready(emulator: Emulator) -> bool:
+    """Whether the emulator answers its readiness probe right now."""
+    path, expected = _PROBES[emulator.name]
+    return _http_status(emulator.url + path) == expected
+
+
 def _launch(
     name: str,
     argv: Sequence[str],
@@ -452,7 +470,9 @@ def install_azurite(cache_dir: Path | None = None) -> Path:
     """``npm install azurite@AZURITE_VERSION`` into ``cache_dir`` unless there already.
 
     Args:
-        cache_dir: defaults to ``<repo>/.emulators/azurite`` (gitignored).
+        cache_dir: defaults to ``$CLOUDMAP_AZURITE_DIR`` if set (one install
+            shared by several checkouts, or cached by CI), else
+            ``<repo>/.emulators/azurite`` (gitignored).
 
     Returns:
         The path of Azurite's blob ``main.js``.
@@ -460,7 +480,9 @@ def install_azurite(cache_dir: Path | None = None) -> Path:
     Raises:
         EmulatorError: npm is missing or the install failed.
     """
-    cache_dir = cache_dir or DEFAULT_CACHE_DIR / "azurite"
+    if cache_dir is None:
+        env_dir = os.environ.get(ENV_AZURITE_DIR)
+        cache_dir = Path(env_dir) if env_dir else DEFAULT_CACHE_DIR / "azurite"
     cache_dir.mkdir(parents=True, exist_ok=True)
     main_js = _azurite_main(cache_dir)
     if _azurite_installed(cache_dir):
@@ -634,13 +656,15 @@ def stop_all(emulators: Mapping[str, Emulator]) -> None:
 def start_all(
     workdir: Path,
     *,
+    names: Iterable[str] = NAMES,
     use_env: bool = True,
     azurite_cache_dir: Path | None = None,
 ) -> dict[str, Emulator]:
-    """Start the three emulators concurrently; keys ``"s3"``, ``"azure"``, ``"gcs"``.
+    """Start emulators concurrently; keys ``"s3"``, ``"azure"``, ``"gcs"``.
 
     Args:
         workdir: where the logs go.
+        names: which of them (all three by default).
         use_env: take endpoints from ``CLOUDMAP_TEST_*`` variables when set.
         azurite_cache_dir: where Azurite is installed (see :func:`install_azurite`).
 
@@ -652,14 +676,18 @@ def start_all(
         "azure": lambda: start_azurite(workdir, cache_dir=azurite_cache_dir),
         "gcs": lambda: start_fake_gcs(workdir),
     }
+    wanted = list(dict.fromkeys(names))
+    unknown = set(wanted) - set(starters)
+    if unknown:
+        raise ValueError(f"unknown emulators {sorted(unknown)}; known: {NAMES}")
     started: dict[str, Emulator] = {}
     to_start: dict[str, Callable[[], Emulator]] = {}
-    for name, starter in starters.items():
+    for name in wanted:
         external = from_env(name) if use_env else None
         if external is not None:
             started[name] = external
         else:
-            to_start[name] = starter
+            to_start[name] = starters[name]
     errors: list[BaseException] = []
     with ThreadPoolExecutor(max_workers=len(NAMES), thread_name_prefix="emu") as pool:
         futures = {name: pool.submit(starter) for name, starter in to_start.items()}
@@ -674,7 +702,62 @@ def start_all(
         stop_all(started)
         message = "\n\n".join(str(error) for error in errors)
         raise EmulatorError(f"could not start the emulators:\n{message}") from errors[0]
-    return {name: started[name] for name in NAMES}
+    return {name: started[name] for name in wanted}
+
+
+class EmulatorPool:
+    """Emulators started on first use, kept until :meth:`stop`; thread-safe.
+
+    A test session holds one, so a test that needs only S3 never waits for
+    Azurite's npm install. A failed start is remembered and raised again to
+    every later caller instead of being retried (CI fails fast and loudly).
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        use_env: bool = True,
+        azurite_cache_dir: Path | None = None,
+    ) -> None:
+        self._workdir = workdir
+        self._use_env = use_env
+        self._azurite_cache_dir = azurite_cache_dir
+        self._started: dict[str, Emulator] = {}
+        self._failed: dict[str, EmulatorError] = {}
+        self._lock = threading.Lock()
+
+    def get(self, *names: str) -> dict[str, Emulator]:
+        """The named emulators (all three if none named), starting missing ones."""
+        wanted = list(names or NAMES)
+        with self._lock:
+            for name in wanted:
+                if name in self._failed:
+                    raise self._failed[name]
+            missing = [name for name in wanted if name not in self._started]
+            if missing:
+                try:
+                    self._started.update(
+                        start_all(
+                            self._workdir,
+                            names=missing,
+                            use_env=self._use_env,
+                            azurite_cache_dir=self._azurite_cache_dir,
+                        )
+                    )
+                except EmulatorError as error:
+                    self._failed.update(dict.fromkeys(missing, error))
+                    raise
+            return {name: self._started[name] for name in wanted}
+
+    def __getitem__(self, name: str) -> Emulator:
+        return self.get(name)[name]
+
+    def stop(self) -> None:
+        """Stop everything this pool started."""
+        with self._lock:
+            stop_all(self._started)
+            self._started.clear()
 
 
 _NOT_NAME = re.compile(r"[^a-z0-9]+")

@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import re
 import signal
+import threading
 import time
-from typing import TYPE_CHECKING
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -27,7 +29,9 @@ from tests.emulators import (
     ENV_S3,
     Emulator,
     EmulatorError,
+    EmulatorPool,
     azurite_connection_string,
+    is_ready,
     make_azure_container,
     make_gcs_bucket,
     make_s3_bucket,
@@ -103,6 +107,27 @@ def test_stop_by_pid_alone(tmp_path: Path) -> None:
         if saved.alive():
             os.killpg(started.pid, signal.SIGKILL)
             os.waitpid(started.pid, 0)
+
+
+def test_pool_starts_only_what_is_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in (ENV_S3, ENV_AZURE, ENV_GCS):
+        monkeypatch.delenv(name, raising=False)
+    pool = EmulatorPool(tmp_path)
+    try:
+        gcs = pool["gcs"]
+        assert pool["gcs"] is gcs
+        assert [p.name.split("-")[0] for p in tmp_path.glob("*.log")] == ["gcs"]
+        assert is_ready(gcs)
+    finally:
+        pool.stop()
+    assert not gcs.alive()
+
+
+def test_unknown_emulator_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown emulators"):
+        start_all(tmp_path, names=["s4"])
 
 
 def test_a_failed_start_raises_with_the_log(tmp_path: Path) -> None:
@@ -215,3 +240,43 @@ def test_emulators_listen_on_loopback_only(emulators: dict[str, Emulator]) -> No
         assert emulator.url.startswith("http://127.0.0.1:"), emulator
         if emulator.managed:
             assert emulator.alive(), emulator
+
+
+@pytest.mark.emulator
+def test_s3_racing_creates_have_exactly_one_winner(
+    s3_endpoint: str, unique_name: str
+) -> None:
+    """The single-threaded moto server makes check-and-write atomic."""
+    make_s3_bucket(s3_endpoint, unique_name)
+    writers, rounds = 6, 5
+    clients = [
+        boto3.client(
+            "s3",
+            endpoint_url=s3_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106
+            config=Config(retries={"max_attempts": 1}),
+        )
+        for _ in range(writers)
+    ]
+    barrier = threading.Barrier(writers)
+
+    def create(client: Any, key: str) -> str:
+        barrier.wait()
+        try:
+            client.put_object(Bucket=unique_name, Key=key, Body=b"x", IfNoneMatch="*")
+        except ClientError as error:
+            return str(error.response["Error"]["Code"])
+        return "won"
+
+    try:
+        with ThreadPoolExecutor(writers) as pool:
+            for n in range(rounds):
+                outcomes = list(pool.map(create, clients, [f"k{n}"] * writers))
+                assert sorted(outcomes) == ["PreconditionFailed"] * (writers - 1) + [
+                    "won"
+                ], outcomes
+    finally:
+        for client in clients:
+            client.close()
