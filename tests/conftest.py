@@ -15,21 +15,16 @@ pytest_plugins = [
     "tests.emulator_fixtures",
     "tests.fixtures_azure",
     "tests.fixtures_gcs",
+    "tests.fixtures_s3",
 ]
 
 StoreFactory = Callable[[], Store]
 
-PROVIDERS = [
-    pytest.param("memory"),
-    pytest.param("local"),
-    pytest.param("azure", marks=pytest.mark.emulator),
-    pytest.param("gcs", marks=pytest.mark.emulator),
+CLOUD_PROVIDERS = [
+    pytest.param(name, marks=pytest.mark.emulator) for name in ("s3", "azure", "gcs")
 ]
-PROCESS_PROVIDERS = [
-    pytest.param("local"),
-    pytest.param("azure", marks=pytest.mark.emulator),
-    pytest.param("gcs", marks=pytest.mark.emulator),
-]
+PROVIDERS = ["memory", "local", *CLOUD_PROVIDERS]
+PROCESS_PROVIDERS = ["local", *CLOUD_PROVIDERS]
 
 
 @pytest.fixture
