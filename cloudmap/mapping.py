@@ -83,6 +83,9 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
     ) -> None:
         if key_prefix:
             validate_key(key_prefix)
+        if max_workers < 1:
+            msg = f"max_workers must be at least 1, not {max_workers}"
+            raise ValueError(msg)
         self._store = store
         self._codec = codec if codec is not None else raw()
         self._prefix = key_prefix
@@ -441,9 +444,12 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
                 )
             return self._executor
 
-    def _run_many(self, keys: Iterable[str], fn: Callable[[str], Any]) -> dict[str, Any]:
+    def _run_many(
+        self, keys: Iterable[str], fn: Callable[[str], Any]
+    ) -> dict[str, Any]:
         """Run `fn(key)` for every key in parallel; raise BulkError for failures."""
-        futures = {key: self._pool().submit(fn, key) for key in keys}
+        pool = self._pool()
+        futures = {key: pool.submit(fn, key) for key in dict.fromkeys(keys)}
         results: dict[str, Any] = {}
         errors: dict[str, BaseException] = {}
         for key, future in futures.items():
