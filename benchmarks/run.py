@@ -25,9 +25,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.targets import MAKERS, Target  # noqa: E402
-from cloudmap import CloudMapping  # noqa: E402
-from cloudmap.cache import CacheSpec  # noqa: E402
+from benchmarks.targets import MAKERS, Target
+from cloudmap import CloudMapping
+from cloudmap.cache import CacheSpec
 
 KB = 1024
 MB = 1024 * KB
@@ -82,7 +82,9 @@ def per_op(target: Target, size: int, n: int) -> list[Row]:
     rows: list[Row] = []
     impls: dict[str, Callable[[str], dict[str, list[float]]]] = {}
 
-    def run_mapping(m: MutableMapping[str, bytes], prefix: str) -> dict[str, list[float]]:
+    def run_mapping(
+        m: MutableMapping[str, bytes], prefix: str
+    ) -> dict[str, list[float]]:
         times: dict[str, list[float]] = {"set": [], "get": [], "replace": [], "del": []}
         for i in range(n):
             key = f"{prefix}{i}"
@@ -205,7 +207,9 @@ def cached(target: Target, n: int) -> list[Row]:
     rows: list[Row] = []
     value = b"c" * MB
     for impl, cache in (("cloudmap", None), ("cloudmap+cache", CacheSpec())):
-        with CloudMapping(target.ours(), sync_initially=False, cache=cache or False) as m:
+        with CloudMapping(
+            target.ours(), sync_initially=False, cache=cache or False
+        ) as m:
             key = f"cached-{uuid.uuid4().hex[:6]}"
             m[key] = value
             m[key]
@@ -220,7 +224,9 @@ def cached(target: Target, n: int) -> list[Row]:
     return rows
 
 
-def run_once(names: list[str], latency: float, quick: bool, notes: list[str]) -> list[Row]:
+def run_once(
+    names: list[str], latency: float, quick: bool, notes: list[str]
+) -> list[Row]:
     """One pass over every store; returns a row per (store, workload, impl)."""
     sizes = _sizes(quick)
     rows: list[Row] = []
@@ -228,7 +234,7 @@ def run_once(names: list[str], latency: float, quick: bool, notes: list[str]) ->
         for name in names:
             try:
                 target = MAKERS[name](Path(tmp), latency)
-            except Exception as exc:  # noqa: BLE001 - go on with the other stores
+            except Exception as exc:
                 notes.append(f"{name}: skipped ({type(exc).__name__}: {exc})")
                 continue
             if target.peer_note:
@@ -239,7 +245,7 @@ def run_once(names: list[str], latency: float, quick: bool, notes: list[str]) ->
                 rows += bulk(target, sizes["bulk"])
                 rows += sync(target, sizes["sync"])
                 rows += cached(target, sizes["cached"])
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 notes.append(f"{name}: failed ({type(exc).__name__}: {exc})")
             finally:
                 target.close()
@@ -251,7 +257,9 @@ def median_rows(passes: list[list[Row]]) -> list[Row]:
     grouped: dict[tuple[str, str, str], list[Row]] = {}
     for rows in passes:
         for row in rows:
-            grouped.setdefault((row["store"], row["workload"], row["impl"]), []).append(row)
+            grouped.setdefault((row["store"], row["workload"], row["impl"]), []).append(
+                row
+            )
     out: list[Row] = []
     for (store, workload, impl), group in grouped.items():
         merged: Row = {"store": store, "workload": workload, "impl": impl}

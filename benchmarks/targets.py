@@ -71,13 +71,13 @@ def _peer_available() -> bool:
 
 
 class LocalRaw:
-    """Plain files: write a temp file, fsync, rename; read; unlink."""
+    """Plain files: write a temp file, fsync, rename; read; unlink (no etags)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
 
-    def put(self, key: str, data: bytes, etag: str | None) -> str:
+    def put(self, key: str, data: bytes, etag: str | None) -> str:  # noqa: ARG002 - same signature as the cloud ones
         path = self.root / key
         tmp = path.with_name(f".{key}.tmp")
         with tmp.open("wb") as file:
@@ -87,10 +87,10 @@ class LocalRaw:
         tmp.replace(path)
         return ""
 
-    def get(self, key: str, etag: str) -> bytes:
+    def get(self, key: str, etag: str) -> bytes:  # noqa: ARG002 - same signature as the cloud ones
         return (self.root / key).read_bytes()
 
-    def delete(self, key: str, etag: str) -> None:
+    def delete(self, key: str, etag: str) -> None:  # noqa: ARG002 - same signature as the cloud ones
         (self.root / key).unlink()
 
     def seed(self, key: str, data: bytes) -> None:
@@ -128,7 +128,7 @@ def _start_moto(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError):
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)  # noqa: S310
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
             return proc, port
         time.sleep(0.1)
     proc.kill()
@@ -183,7 +183,7 @@ def s3_target(workdir: Path, latency: float) -> Target:
     os.environ.update(
         AWS_ENDPOINT_URL_S3=proxy.url,
         AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto accepts any
         AWS_DEFAULT_REGION="us-east-1",
     )
 
