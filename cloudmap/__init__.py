@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from cloudmap import codecs as codecs
 from cloudmap._version import __version__ as __version__
+from cloudmap.cache import CacheInfo as CacheInfo
+from cloudmap.cache import CacheSpec as CacheSpec
 from cloudmap.codecs import Codec as Codec
 from cloudmap.errors import AccessDeniedError as AccessDeniedError
 from cloudmap.errors import BulkError as BulkError
@@ -43,6 +45,8 @@ __all__ = [
     "AzureBlobMapping",
     "AzureBlobStore",
     "BulkError",
+    "CacheInfo",
+    "CacheSpec",
     "CloudMapError",
     "CloudMapping",
     "Codec",
