@@ -24,6 +24,8 @@ from cloudmap.errors import StoreError as StoreError
 from cloudmap.errors import TransientStoreError as TransientStoreError
 from cloudmap.mapping import CloudMapping as CloudMapping
 from cloudmap.providers import LocalMapping as LocalMapping
+from cloudmap.shelf import Shelf as Shelf
+from cloudmap.shelf import open as open  # noqa: A004 - shelve's name, on purpose
 from cloudmap.store import Entry as Entry
 from cloudmap.store import ListedKey as ListedKey
 from cloudmap.store import Store as Store
@@ -50,9 +52,11 @@ __all__ = [
     "NotSupportedError",
     "ReadOnlyError",
     "ReplicationError",
+    "Shelf",
     "Store",
     "StoreError",
     "TransientStoreError",
     "__version__",
     "codecs",
+    "open",
 ]
