@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -45,7 +46,15 @@ class _Progress:
         if enabled:
             from tqdm import tqdm  # noqa: PLC0415 - only long commands on a TTY need it
 
-            self._bar = tqdm(desc=description, unit="key", file=sys.stderr, leave=True)
+            # A terminal that reports no size (a bare pty) would hide the bar.
+            size = shutil.get_terminal_size()
+            self._bar = tqdm(
+                desc=description,
+                unit="key",
+                file=sys.stderr,
+                ncols=size.columns or 80,
+                nrows=size.lines or 24,
+            )
 
     def total(self, count: int) -> None:
         if self._bar is not None:

@@ -140,7 +140,10 @@ folder_path = {tmp_path}/b
     ("text", "message"),
     [
         ("[other]\nprovider = filesystem\n", r"missing section \[default\]"),
-        ("[default]\nprovider = ftp\n", r"\[default\] provider: unknown provider 'ftp'"),
+        (
+            "[default]\nprovider = ftp\n",
+            r"\[default\] provider: unknown provider 'ftp'",
+        ),
         ("[default]\nfolder_path = x\n", r"\[default\] provider: missing"),
         ("[default]\nprovider = filesystem\n", r"\[default\] folder_path: missing"),
         (
