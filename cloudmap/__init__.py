@@ -33,12 +33,14 @@ from cloudmap.stores import LocalStore as LocalStore
 from cloudmap.stores import MemoryStore as MemoryStore
 
 __all__ = [
+    "__version__",
     "AccessDeniedError",
     "BulkError",
     "CloudMapError",
     "CloudMapping",
     "Codec",
     "CodecError",
+    "codecs",
     "ConfigError",
     "ContainerNotFoundError",
     "Entry",
@@ -50,13 +52,11 @@ __all__ = [
     "LocalStore",
     "MemoryStore",
     "NotSupportedError",
+    "open",
     "ReadOnlyError",
     "ReplicationError",
     "Shelf",
     "Store",
     "StoreError",
     "TransientStoreError",
-    "__version__",
-    "codecs",
-    "open",
 ]
