@@ -1,4 +1,3 @@
-# Copyright (c) 2026 cloudmap developers. Licensed under the MIT License.
 """`python -m cloudmap`: the same as the `cloudmap` command."""
 
 import sys

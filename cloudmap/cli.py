@@ -1,4 +1,3 @@
-# Copyright (c) 2026 cloudmap developers. Licensed under the MIT License.
 """The `cloudmap` command: inspect and move data in any store.
 
 Exit codes: 0 success; 1 a store or other failure; 2 bad usage, target or

@@ -1,4 +1,3 @@
-# Copyright (c) 2026 cloudmap developers. Licensed under the MIT License.
 """cshelve-compatible ini files: one provider, or several replicated.
 
 One provider, its options in `[default]`:

@@ -1,4 +1,3 @@
-# Copyright (c) 2026 cloudmap developers. Licensed under the MIT License.
 """The worker-coordination demo: processes share a directory and never collide.
 
 Each worker process walks the same task list in its own random order. It

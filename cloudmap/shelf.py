@@ -1,4 +1,3 @@
-# Copyright (c) 2026 cloudmap developers. Licensed under the MIT License.
 """`cloudmap.open()`: the `shelve` interface over any store.
 
 A script written for `shelve` switches by changing its import:
@@ -159,7 +158,7 @@ class Shelf(MutableMapping[str, Any]):
             for key, value in changed.items():
                 try:
                     self._mapping[key] = value
-                except KeySyncError as exc:  # noqa: PERF203 - one request per key anyway
+                except KeySyncError as exc:
                     errors[key] = exc
         for key in list(self.cache):
             if key not in errors:

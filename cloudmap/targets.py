@@ -1,4 +1,3 @@
-# Copyright (c) 2026 cloudmap developers. Licensed under the MIT License.
 """Targets: which store a path or URL names, and the key prefix inside it.
 
 | target | store |

@@ -1,4 +1,3 @@
-# Copyright (c) 2026 cloudmap developers. Licensed under the MIT License.
 """Copy keys between any two stores, in parallel, resumable by etag comparison.
 
 A copy lists both sides once, then copies each source key whose bytes the

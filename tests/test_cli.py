@@ -1,4 +1,3 @@
-# Copyright (c) 2026 cloudmap developers. Licensed under the MIT License.
 """The cloudmap command, run end to end in a subprocess."""
 
 from __future__ import annotations

@@ -1,4 +1,3 @@
-# Copyright (c) 2026 cloudmap developers. Licensed under the MIT License.
 """cshelve-style ini files: providers, compression, $VAR expansion, errors."""
 
 from __future__ import annotations
@@ -189,5 +188,5 @@ def test_mistakes_name_file_section_and_key(
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     """Opening an ini file that does not exist raises ConfigError naming it."""
-    with pytest.raises(ConfigError, match="nope.ini"):
+    with pytest.raises(ConfigError, match=r"nope\.ini"):
         cloudmap.open(tmp_path / "nope.ini")
