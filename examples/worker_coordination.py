@@ -1,8 +1,9 @@
 """Worker coordination: processes claim tasks atomically and share a counter.
 
 Run: python examples/worker_coordination.py [TARGET]
-TARGET is a directory or a URL every worker can reach (s3://bucket/prefix?region=...,
-az://..., gs://...); it defaults to $CLOUDMAP_EXAMPLE_TARGET, else a temporary directory.
+TARGET is a directory or a URL every worker can reach (s3://bucket/prefix,
+az://..., gs://...); it defaults to $CLOUDMAP_EXAMPLE_TARGET, else a temporary
+directory.
 """
 
 from __future__ import annotations
