@@ -56,7 +56,7 @@ class _Progress:
             )
 
     def total(self, count: int) -> None:
-        if self._bar is not None:
+        if self._bar is not None and self._bar.total != count:
             self._bar.reset(total=count)
 
     def advance(self, n: int = 1) -> None:
@@ -206,21 +206,41 @@ def _copy(args: argparse.Namespace) -> int:
 def _repair(args: argparse.Namespace) -> int:
     codec = codecs.pickle() if args.codec == "pickle" else getattr(codecs, args.codec)()
     mapping = mapping_from_config(args.config, codec=codec)
+    progress = _Progress(_show_progress(args), "repair")
+
+    def advance(done: int, total: int) -> None:
+        progress.total(total)
+        progress.goto(done)
+
     try:
-        repair: Callable[[], object] | None = getattr(mapping, "repair", None)
+        repair: Callable[..., Any] | None = getattr(mapping, "repair", None)
         if repair is None:
-            _emit(
-                args, {"repaired": 0}, f"{args.config}: one provider, nothing to repair"
-            )
+            summary = {"lagging": 0, "copied": 0, "deleted": 0, "failed": {}}
+            _emit(args, summary, f"{args.config}: one provider, nothing to repair")
             return EXIT_OK
-        outcome = repair()
+        report = repair(progress=advance)
     finally:
+        progress.close()
         close = getattr(mapping, "close", None)
         if close is not None:
             close()
-    data = outcome if isinstance(outcome, dict) else {"result": str(outcome)}
-    _emit(args, data, str(outcome))
-    return EXIT_OK
+    failed = {
+        f"{key} on {name}": str(exc) for (key, name), exc in report.failed.items()
+    }
+    summary = {
+        "lagging": report.lagging,
+        "copied": len(report.copied),
+        "deleted": len(report.deleted),
+        "failed": failed,
+    }
+    text = (
+        f"{report.lagging} lagging keys: copied {len(report.copied)}, "
+        f"deleted {len(report.deleted)}, failed {len(failed)}"
+    )
+    _emit(args, summary, text)
+    for where, reason in failed.items():
+        print(f"cloudmap: {where}: {reason}", file=sys.stderr)  # noqa: T201
+    return EXIT_PARTIAL if failed else EXIT_OK
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -223,3 +223,44 @@ def test_demo_proves_no_task_ran_twice(tmp_path: Path, env: dict[str, str]) -> N
     assert len(report["runs_per_worker"]) == 3
     text = cli(env, "demo", "--workers", 2, "--tasks", 6)
     assert b"every task ran exactly once" in text.stdout
+
+
+def test_repair_brings_a_lagging_replica_in_line(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """repair copies the primary's values onto a replica that lost them."""
+    pytest.importorskip("cloudmap.replication")
+    ini = tmp_path / "replicated.ini"
+    ini.write_text(
+        f"[default]\nproviders = primary, backup\nprovider_routing = all\n"
+        f"[primary]\nprovider = filesystem\nfolder_path = {tmp_path}/a\n"
+        f"[backup]\nprovider = filesystem\nfolder_path = {tmp_path}/b\n"
+    )
+    with cloudmap.open(ini) as db:
+        db.update({"x": 1, "y": 2})
+    with cloudmap.CloudMapping.with_pickle(cloudmap.LocalStore(tmp_path / "b")) as b:
+        del b["x"]
+    first = cli(env, "--json", "repair", ini)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) == {
+        "lagging": 1,
+        "copied": 1,
+        "deleted": 0,
+        "failed": {},
+    }
+    again = json.loads(cli(env, "--json", "repair", ini).stdout)
+    assert again["lagging"] == 0
+    with cloudmap.open(tmp_path / "b", "r") as b:
+        assert dict(b) == {"x": 1, "y": 2}
+
+
+def test_repair_of_a_single_provider_config_is_a_no_op(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """repair on a one-provider ini reports nothing to repair and exits 0."""
+    ini = tmp_path / "one.ini"
+    ini.write_text(f"[default]\nprovider = filesystem\nfolder_path = {tmp_path}/a\n")
+    (tmp_path / "a").mkdir()
+    result = cli(env, "repair", ini)
+    assert result.returncode == 0, result.stderr
+    assert b"nothing to repair" in result.stdout
