@@ -29,6 +29,8 @@ from cloudmap.providers import AWSS3Mapping as AWSS3Mapping
 from cloudmap.providers import AzureBlobMapping as AzureBlobMapping
 from cloudmap.providers import GoogleCloudStorageMapping as GoogleCloudStorageMapping
 from cloudmap.providers import LocalMapping as LocalMapping
+from cloudmap.shelf import Shelf as Shelf
+from cloudmap.shelf import open as open  # noqa: A004 - shelve's name, on purpose
 from cloudmap.store import Entry as Entry
 from cloudmap.store import ListedKey as ListedKey
 from cloudmap.store import Store as Store
@@ -65,9 +67,11 @@ __all__ = [
     "LocalStore",
     "MemoryStore",
     "NotSupportedError",
+    "open",
     "ReadOnlyError",
     "ReplicationError",
     "S3Store",
+    "Shelf",
     "Store",
     "StoreError",
     "TransientStoreError",
