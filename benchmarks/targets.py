@@ -226,11 +226,12 @@ class AzureRaw:
     def put(self, key: str, data: bytes, etag: str | None) -> str:
         from azure.core import MatchConditions  # noqa: PLC0415
 
+        # BlobClient.upload_blob returns the properties; ContainerClient's a client.
+        blob = self.container.get_blob_client(key)
         if etag is None:
-            out = self.container.upload_blob(key, data, overwrite=False)
+            out = blob.upload_blob(data, overwrite=False)
         else:
-            out = self.container.upload_blob(
-                key,
+            out = blob.upload_blob(
                 data,
                 overwrite=True,
                 etag=etag,
@@ -298,7 +299,7 @@ def azure_target(workdir: Path, latency: float) -> Target:
     def ours() -> Store:
         from cloudmap.stores.azure import AzureBlobStore  # noqa: PLC0415
 
-        return AzureBlobStore(name, connection_string=conn)  # type: ignore[call-arg]
+        return AzureBlobStore(name, connection_string=conn)
 
     def peer() -> MutableMapping[str, bytes]:
         from cloudmappings import AzureBlobStorage  # noqa: PLC0415
@@ -343,7 +344,7 @@ def gcs_target(workdir: Path, latency: float) -> Target:
     def ours() -> Store:
         from cloudmap.stores.gcs import GCSStore  # noqa: PLC0415
 
-        return GCSStore(name, client=client)  # type: ignore[call-arg]
+        return GCSStore(name, endpoint_url=proxy.url, project="bench")
 
     def peer() -> MutableMapping[str, bytes]:
         from cloudmappings import GoogleCloudStorage  # noqa: PLC0415

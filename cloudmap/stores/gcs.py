@@ -79,6 +79,9 @@ class GCSStore:
             keeps the SDK's policies, which retry reads, unconditional deletes
             and only *conditional* writes (an unconditional upload is never
             repeated).
+        max_pool_connections: HTTP connections kept open for concurrent
+            requests by a client built here (requests keeps 10, fewer than a
+            mapping's 16 bulk workers).
 
     A missing bucket raises `ContainerNotFoundError` on the first write or
     listing (a read or delete of a key in a missing bucket does too on real
@@ -95,6 +98,7 @@ class GCSStore:
         endpoint_url: str | None = None,
         create: bool = False,
         retry: Any = SDK_DEFAULT,
+        max_pool_connections: int = 32,
     ) -> None:
         from google.cloud import storage  # noqa: PLC0415
 
@@ -104,6 +108,7 @@ class GCSStore:
         self._owns_client = client is None
         if client is None:
             client = _new_client(storage, project, credentials, endpoint_url)
+            _size_pool(client, max_pool_connections)
         self._client = client
         self._bucket = client.bucket(bucket_name)
         self._responses = threading.local()
@@ -320,6 +325,15 @@ def _new_client(
     if getattr(client, "_bucket_metadata_cache", None) is not None:
         client._bucket_metadata_cache = None  # noqa: SLF001
     return client
+
+
+def _size_pool(client: Any, size: int) -> None:
+    """Keep `size` connections per host, so parallel requests reuse them."""
+    from requests.adapters import HTTPAdapter  # noqa: PLC0415
+
+    adapter = HTTPAdapter(pool_connections=size, pool_maxsize=size)
+    for scheme in ("http://", "https://"):
+        client._http.mount(scheme, adapter)  # noqa: SLF001
 
 
 def _generation(key: str, etag: str | None, *, store: str) -> int | None:
