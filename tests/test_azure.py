@@ -14,7 +14,6 @@ from urllib.parse import parse_qs
 
 import pytest
 from azure.core.exceptions import ServiceRequestError
-from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import (
     BlobServiceClient,
     ContainerClient,
@@ -34,6 +33,7 @@ from cloudmap.mapping import CloudMapping
 from cloudmap.providers import AzureBlobMapping
 from cloudmap.stores.azure import AzureBlobStore, _summary
 from tests.emulators import AZURITE_ACCOUNT, AZURITE_KEY, free_port
+from tests.http_recording import RecordingTransport
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -41,35 +41,6 @@ if TYPE_CHECKING:
     from cloudmap.store import Store
 
 pytestmark = pytest.mark.emulator
-
-
-class RecordingTransport(RequestsTransport):  # type: ignore[misc]
-    """The SDK's own HTTP transport, noting every request it sends."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.requests: list[Any] = []
-
-    def send(self, request: Any, **kwargs: Any) -> Any:
-        self.requests.append(request)
-        return super().send(request, **kwargs)
-
-    def summary(self) -> list[tuple[str, str | None, str | None, str | None]]:
-        """(method, comp= query, If-Match, If-None-Match) of each request."""
-        rows = []
-        for request in self.requests:
-            query = parse_qs(request.url.partition("?")[2])
-            comp = query.get("comp", [None])[0]
-            headers = request.headers
-            rows.append(
-                (
-                    request.method,
-                    comp,
-                    headers.get("If-Match"),
-                    headers.get("If-None-Match"),
-                )
-            )
-        return rows
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from cloudmap.errors import (
 from cloudmap.providers import GoogleCloudStorageMapping
 from cloudmap.store import Store
 from cloudmap.stores.gcs import GCSStore
+from tests.http_recording import RecordingAdapter
 
 pytestmark = pytest.mark.emulator
 
@@ -60,31 +61,9 @@ def gcs_store(gcs_store_factory: StoreFactory) -> Iterator[GCSStore]:
     store.close()
 
 
-class RecordingAdapter(HTTPAdapter):
-    """Records every request sent through a requests session, then sends it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.requests: list[requests.PreparedRequest] = []
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> Any:  # type: ignore[override]
-        self.requests.append(request)
-        return super().send(request, **kwargs)
-
-    def calls(self) -> list[tuple[str, str, dict[str, list[str]]]]:
-        """(method, path, query) of each request, in order."""
-        out = []
-        for request in self.requests:
-            parts = urlsplit(str(request.url))
-            out.append((str(request.method), parts.path, parse_qs(parts.query)))
-        return out
-
-
 @pytest.fixture
 def recorder(gcs_store: GCSStore) -> RecordingAdapter:
-    adapter = RecordingAdapter()
-    gcs_store.client._http.mount("http://", adapter)
-    return adapter
+    return RecordingAdapter().attach(gcs_store.client)
 
 
 class RealGCSReadConditions(HTTPAdapter):

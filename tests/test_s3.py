@@ -32,6 +32,7 @@ from cloudmap.store import Store
 from cloudmap.stores.s3 import S3Store
 from tests.emulators import free_port, unique_bucket_name
 from tests.fixtures_s3 import MOTO_CREDENTIALS, NO_RETRIES
+from tests.http_recording import S3RequestLog
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSPreparedRequest
@@ -58,26 +59,6 @@ def s3_store(s3_store_factory: StoreFactory) -> Iterator[S3Store]:
     assert isinstance(store, S3Store)
     yield store
     store.close()
-
-
-class RequestLog:
-    """Records every HTTP request a client sends (botocore's `before-send` event)."""
-
-    def __init__(self, client: S3Client) -> None:
-        self.requests: list[AWSPreparedRequest] = []
-        client.meta.events.register("before-send.s3", self._record)
-
-    def _record(self, request: AWSPreparedRequest, **_: Any) -> None:
-        self.requests.append(request)
-
-    def clear(self) -> None:
-        self.requests.clear()
-
-    @property
-    def summary(self) -> list[tuple[str, str]]:
-        return [
-            (r.method, r.url.split("?")[0].rsplit("/", 1)[-1]) for r in self.requests
-        ]
 
 
 class _RawBody:
@@ -182,7 +163,7 @@ def test_injected_client_is_used_and_left_open(
     s3_client: S3Client, s3_bucket: str
 ) -> None:
     """A store on an injected client works through it and does not close it."""
-    log = RequestLog(s3_client)
+    log = S3RequestLog(s3_client)
     with S3Store(s3_bucket, client=s3_client) as store:
         store.put("k", b"v")
         assert store.client is s3_client
@@ -338,7 +319,7 @@ def test_unreachable_endpoint_is_transient(s3_bucket: str) -> None:
 
 def test_preconditions_ride_on_the_write_requests(s3_store: S3Store) -> None:
     """Create, replace and delete each send one request carrying its condition."""
-    log = RequestLog(s3_store.client)
+    log = S3RequestLog(s3_store.client)
     first = s3_store.put("k", b"1", if_none_match=True)
     second = s3_store.put("k", b"2", if_match=first)
     s3_store.delete("k", if_match=second)
@@ -353,7 +334,7 @@ def test_preconditions_ride_on_the_write_requests(s3_store: S3Store) -> None:
 
 def test_unconditional_writes_send_no_condition(s3_store: S3Store) -> None:
     """set(force=True) style writes and deletes carry no condition header."""
-    log = RequestLog(s3_store.client)
+    log = S3RequestLog(s3_store.client)
     s3_store.put("k", b"1")
     s3_store.delete("k")
     for request in log.requests:
@@ -364,7 +345,7 @@ def test_unconditional_writes_send_no_condition(s3_store: S3Store) -> None:
 def test_revalidation_transfers_no_body(s3_store: S3Store) -> None:
     """get(if_none_match=etag) sends If-None-Match; an unchanged key sends no body."""
     etag = s3_store.put("k", b"x" * 10_000)
-    log = RequestLog(s3_store.client)
+    log = S3RequestLog(s3_store.client)
     entry = s3_store.get("k", if_none_match=etag)
     assert entry is not None
     assert entry.not_modified
@@ -374,7 +355,7 @@ def test_revalidation_transfers_no_body(s3_store: S3Store) -> None:
 
 def test_mapping_operations_cost_one_request_each(s3_store: S3Store) -> None:
     """m[k] = v, m[k], del m[k] and sync_with_cloud() are one HTTP request each."""
-    log = RequestLog(s3_store.client)
+    log = S3RequestLog(s3_store.client)
     mapping: CloudMapping[Any] = CloudMapping(s3_store, codec=codecs.json())
     assert log.summary == [("GET", s3_store.bucket)]
     log.clear()

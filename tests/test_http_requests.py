@@ -1,0 +1,185 @@
+"""Request economy counted in real HTTP requests on the three emulators.
+
+tests/test_request_economy.py counts Store calls on every provider; here each
+cloud SDK's requests are recorded below the store (tests/http_recording.py), so
+a hidden HEAD, retry or extra page would show.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import TYPE_CHECKING
+
+import pytest
+
+from cloudmap import CacheSpec, CloudMapping
+from cloudmap.stores.azure import AzureBlobStore
+from cloudmap.stores.gcs import GCSStore
+from cloudmap.stores.s3 import S3Store
+from tests.http_recording import RecordingAdapter, RecordingTransport, S3RequestLog
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from cloudmap.store import Store
+    from tests.conftest import StoreFactory
+
+pytestmark = pytest.mark.emulator
+
+Log = S3RequestLog | RecordingTransport | RecordingAdapter
+CLOUD = ["s3", "azure", "gcs"]
+# Keys per LIST page: S3 and our GCS store ask for 1000; Azure serves 5000.
+PAGE = {"s3": 1000, "azure": 5000, "gcs": 1000}
+# Keys listed by sync_with_cloud: the largest on the fastest emulator.
+SYNC_KEYS = {"s3": 1001, "azure": 1001, "gcs": 2500}
+
+
+@pytest.fixture(params=CLOUD)
+def provider(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def recorded(
+    provider: str, request: pytest.FixtureRequest
+) -> Iterator[tuple[Store, Log]]:
+    """A store of a fresh bucket whose every HTTP request is recorded."""
+    store: Store
+    log: Log
+    if provider == "azure":
+        log = RecordingTransport()
+        store = AzureBlobStore(
+            request.getfixturevalue("azure_container"),
+            connection_string=request.getfixturevalue("azure_connection_string"),
+            retry_total=0,
+            transport=log,
+        )
+    else:
+        store = request.getfixturevalue(f"{provider}_store_factory")()
+        if isinstance(store, S3Store):
+            log = S3RequestLog(store.client)
+        else:
+            assert isinstance(store, GCSStore)
+            log = RecordingAdapter().attach(store.client)
+    yield store, log
+    store.close()
+
+
+def test_get_set_delete_are_one_request_each(
+    recorded: tuple[Store, Log],
+) -> None:
+    """m[k] = v (create and replace), m[k] and del m[k] send one request each."""
+    store, log = recorded
+    m: CloudMapping[bytes] = CloudMapping(store)
+    for step in (
+        lambda: m.__setitem__("k", b"1"),
+        lambda: m.__setitem__("k", b"2"),
+        lambda: m["k"],
+        lambda: m.__delitem__("k"),
+    ):
+        log.clear()
+        step()
+        assert len(log.exchanges()) == 1
+    m.close()
+
+
+def test_len_contains_and_iteration_send_nothing(
+    recorded: tuple[Store, Log],
+) -> None:
+    """len, in and iteration are answered without a request."""
+    store, log = recorded
+    m: CloudMapping[bytes] = CloudMapping(store)
+    m.set_many({f"k{i}": b"v" for i in range(20)})
+    log.clear()
+    assert len(m) == 20
+    assert "k3" in m
+    assert "other" not in m
+    assert sorted(m) == sorted(f"k{i}" for i in range(20))
+    assert log.exchanges() == []
+    m.close()
+
+
+def test_sync_with_cloud_sends_one_listing_per_page(
+    provider: str, recorded: tuple[Store, Log], request: pytest.FixtureRequest
+) -> None:
+    """sync_with_cloud() over N keys sends ceil(N / page) listings and no per-key request."""
+    store, log = recorded
+    n = SYNC_KEYS[provider]
+    factory: StoreFactory = request.getfixturevalue(f"{provider}_store_factory")
+    with CloudMapping[bytes](factory(), sync_initially=False) as writer:
+        writer.set_many({f"k{i:05d}": b"" for i in range(n)})
+    m: CloudMapping[bytes] = CloudMapping(store, sync_initially=False)
+    log.clear()
+    m.sync_with_cloud()
+    assert len(m) == n
+    listings = log.exchanges()
+    assert len(listings) == math.ceil(n / PAGE[provider])
+    assert {exchange.method for exchange in listings} == {"GET"}
+    assert all(exchange.status == 200 for exchange in listings)
+    m.close()
+
+
+def test_cached_reread_is_one_conditional_request(
+    recorded: tuple[Store, Log],
+) -> None:
+    """Re-reading a cached value sends one request conditioned on the held etag."""
+    store, log = recorded
+    m: CloudMapping[bytes] = CloudMapping(store, cache=CacheSpec())
+    m["big"] = b"x" * 100_000
+    etag = m.etags["big"]
+    assert m["big"] == b"x" * 100_000
+    log.clear()
+    assert m["big"] == b"x" * 100_000
+    (reread,) = log.exchanges()
+    sent = [
+        reread.headers.get("If-None-Match"),
+        *reread.query.get("ifGenerationNotMatch", []),
+    ]
+    assert etag in sent
+    m.close()
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [
+        "s3",
+        "azure",
+        pytest.param(
+            "gcs",
+            marks=pytest.mark.xfail(
+                strict=True, reason="fake-gcs-server ignores ifGenerationNotMatch"
+            ),
+        ),
+    ],
+    indirect=True,
+)
+def test_cached_reread_of_unchanged_value_transfers_no_body(
+    recorded: tuple[Store, Log],
+) -> None:
+    """An unchanged cached value is answered 304 with no body."""
+    store, log = recorded
+    m: CloudMapping[bytes] = CloudMapping(store, cache=CacheSpec())
+    m["big"] = b"x" * 100_000
+    assert m["big"] == b"x" * 100_000
+    log.clear()
+    assert m["big"] == b"x" * 100_000
+    (reread,) = log.exchanges()
+    assert reread.status == 304
+    assert reread.body_length in {None, 0}
+    m.close()
+
+
+def test_bulk_calls_reuse_pooled_connections(
+    provider: str,
+    request: pytest.FixtureRequest,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """16 bulk workers never find the connection pool full (no connection is thrown away)."""
+    factory: StoreFactory = request.getfixturevalue(f"{provider}_store_factory")
+    caplog.set_level(logging.WARNING, logger="urllib3.connectionpool")
+    with CloudMapping[bytes](factory(), max_workers=16) as m:
+        m.set_many({f"k{i}": b"v" for i in range(200)})
+        assert len(m.get_many([f"k{i}" for i in range(200)])) == 200
+    full = [r for r in caplog.records if "pool is full" in r.getMessage()]
+    assert full == []
