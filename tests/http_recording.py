@@ -40,7 +40,7 @@ class Exchange:
     @property
     def query(self) -> dict[str, list[str]]:
         """The query string, parsed."""
-        return parse_qs(urlsplit(self.url).query)
+        return parse_qs(urlsplit(self.url).query, keep_blank_values=True)
 
 
 def _length(headers: Mapping[str, Any]) -> int | None:

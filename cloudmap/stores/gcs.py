@@ -45,6 +45,9 @@ CLOUDMAP_CONTENT_TYPE = "application/x-cloudmap"
 _META_PREFIX = "x-goog-meta-"
 _TRANSIENT_CODES = frozenset({408, 429, 500, 502, 503, 504})
 _PAGE_SIZE = 1000
+# Resumable uploads (values over 8 MiB) send chunks of this size: the SDK's
+# 100 MiB default holds two copies of a chunk at once, 2x a 200 MB value.
+_UPLOAD_CHUNK_SIZE = 16 * 1024 * 1024
 
 
 class _SDKDefault:
@@ -225,6 +228,9 @@ class GCSStore:
     ) -> str:
         """Write `key` in one request (up to 8 MiB); see `cloudmap.store.Store.put`.
 
+        A larger value takes a resumable upload: one request to start it, with
+        the condition, and one per 16 MiB chunk.
+
         Raises:
             ValueError: both `if_match` and `if_none_match` are given, or a
                 metadata name is not lower case (HTTP returns it lower-cased).
@@ -238,7 +244,7 @@ class GCSStore:
             if name != name.lower():
                 msg = f"metadata name {name!r} must be lower case on {self.name}"
                 raise ValueError(msg)
-        blob = self._bucket.blob(key)
+        blob = self._bucket.blob(key, chunk_size=_UPLOAD_CHUNK_SIZE)
         blob.metadata = meta or None
         with _map_gcs_errors(
             key,
@@ -248,8 +254,9 @@ class GCSStore:
             bucket_request=True,
         ):
             # Up to 8 MiB the SDK sends one multipart upload carrying the
-            # condition; larger values go as a resumable upload, whose
-            # condition real GCS checks but fake-gcs-server ignores.
+            # condition; larger values go as a resumable upload started with
+            # it, which real GCS checks on the last chunk (fake-gcs-server
+            # ignores it).
             blob.upload_from_string(
                 bytes(data),
                 content_type=_content_type(meta),

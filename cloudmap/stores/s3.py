@@ -7,6 +7,10 @@ Every precondition rides in the request it guards, checked by S3 itself:
 - delete: `DeleteObject` with `If-Match: <etag>` (same answers; no versioning);
 - reads: `GetObject` with `If-Match` (412/404) or `If-None-Match` (304, no body).
 
+Values larger than `multipart_threshold` are sent as a multipart upload whose
+`CompleteMultipartUpload` carries the condition (`IfNoneMatch: *` / `IfMatch`),
+one part in memory at a time; boto3's managed transfer cannot send either.
+
 Nothing is ever read first and written after. The etag is S3's `ETag` exactly as
 the service returns it, quotes included: the MD5 of the bytes for a single-part
 upload, so writing the same bytes twice gives the same etag.
@@ -42,6 +46,16 @@ if TYPE_CHECKING:
 __all__ = ["S3Store"]
 
 _PAGE_SIZE = 1000  # S3's own maximum per ListObjectsV2 page
+_MIB = 1024 * 1024
+_MIN_PART_SIZE = 5 * _MIB  # S3 refuses smaller parts, except the last
+# What UploadPart may return and CompleteMultipartUpload wants back per part.
+_PART_CHECKSUMS = (
+    "ChecksumCRC32",
+    "ChecksumCRC32C",
+    "ChecksumCRC64NVME",
+    "ChecksumSHA1",
+    "ChecksumSHA256",
+)
 
 # S3 error codes (and HTTP statuses) that say "try again later".
 _TRANSIENT_CODES = frozenset(
@@ -105,6 +119,9 @@ class S3Store:
         create: create the bucket at construction if it does not exist. Without
             it a missing bucket raises `ContainerNotFoundError` on first use.
         max_pool_connections: HTTP connections kept for concurrent requests.
+        multipart_threshold: values larger than this many bytes go as a
+            multipart upload in parts of this size (at least 5 MiB), the
+            condition riding on the final `CompleteMultipartUpload`.
         config: a `botocore.config.Config` merged over ours (its settings win).
 
     The client built here does not retry (`max_attempts=1`): a conditional write
@@ -126,10 +143,17 @@ class S3Store:
         profile_name: str | None = None,
         create: bool = False,
         max_pool_connections: int = 32,
+        multipart_threshold: int = 8 * _MIB,
         config: Config | None = None,
     ) -> None:
         if not bucket:
             raise ConfigError("an S3 bucket name is required")
+        if multipart_threshold < _MIN_PART_SIZE:
+            msg = (
+                f"multipart_threshold must be at least 5 MiB, not {multipart_threshold}"
+            )
+            raise ConfigError(msg)
+        self._part_size = multipart_threshold
         self._bucket = bucket
         self._endpoint_url = endpoint_url
         if client is not None:
@@ -257,7 +281,11 @@ class S3Store:
         if_none_match: bool = False,
         metadata: Mapping[str, str] | None = None,
     ) -> str:
-        """Write `key` in one PutObject; see `cloudmap.store.Store.put`."""
+        """Write `key` in one PutObject; see `cloudmap.store.Store.put`.
+
+        A value larger than `multipart_threshold` takes a multipart upload
+        (2 requests plus one per part) with the condition on its completion.
+        """
         validate_key(key)
         kwargs: dict[str, Any] = {}
         if if_none_match:
@@ -265,6 +293,8 @@ class S3Store:
         if if_match is not None:
             kwargs["IfMatch"] = if_match
         with self._errors(key, if_match=if_match, if_none_match=if_none_match):
+            if len(data) > self._part_size:
+                return self._put_multipart(key, data, dict(metadata or {}), kwargs)
             response = self._client.put_object(
                 Bucket=self._bucket,
                 Key=key,
@@ -273,6 +303,49 @@ class S3Store:
                 **kwargs,
             )
         return response["ETag"]
+
+    def _put_multipart(
+        self,
+        key: str,
+        data: bytes,
+        metadata: dict[str, str],
+        condition: dict[str, Any],
+    ) -> str:
+        """Upload parts, then complete under `condition`; abort on any failure."""
+        upload_id = self._client.create_multipart_upload(
+            Bucket=self._bucket, Key=key, Metadata=metadata
+        )["UploadId"]
+        try:
+            view = memoryview(data)
+            parts: list[dict[str, Any]] = []
+            for number, start in enumerate(range(0, len(data), self._part_size), 1):
+                response = self._client.upload_part(
+                    Bucket=self._bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    # One part copied at a time keeps memory near the value's size.
+                    Body=view[start : start + self._part_size].tobytes(),
+                )
+                answer: Mapping[str, Any] = response
+                part = {"PartNumber": number, "ETag": answer["ETag"]}
+                part.update({n: answer[n] for n in _PART_CHECKSUMS if n in answer})
+                parts.append(part)
+            done = self._client.complete_multipart_upload(
+                Bucket=self._bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},  # type: ignore[typeddict-item]
+                **condition,
+            )
+        except BaseException:
+            # The parts are billed until aborted; the original error wins.
+            with contextlib.suppress(Exception):
+                self._client.abort_multipart_upload(
+                    Bucket=self._bucket, Key=key, UploadId=upload_id
+                )
+            raise
+        return done["ETag"]
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         """Delete `key` in one DeleteObject; see `cloudmap.store.Store.delete`."""
