@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -84,15 +84,21 @@ def test_large_value_round_trips(large_store: Store) -> None:
     assert entry.data == VALUE[::-1]
 
 
+def _refused_and_kept(
+    store: Store, error: type[Exception], kept: bytes, **condition: Any
+) -> None:
+    with pytest.raises(error):
+        store.put("big", VALUE, **condition)
+    entry = store.get("big")
+    assert entry is not None
+    assert entry.data == kept
+
+
 @_conditional_providers()
 def test_large_create_over_an_existing_key_is_refused(large_store: Store) -> None:
     """Creating a large value where one exists raises KeyExistsError and keeps it."""
     large_store.put("big", b"small")
-    with pytest.raises(KeyExistsError):
-        large_store.put("big", VALUE, if_none_match=True)
-    entry = large_store.get("big")
-    assert entry is not None
-    assert entry.data == b"small"
+    _refused_and_kept(large_store, KeyExistsError, b"small", if_none_match=True)
 
 
 @_conditional_providers(s3_gap=_MOTO_IF_MATCH)
@@ -100,11 +106,7 @@ def test_large_replace_of_a_changed_key_is_refused(large_store: Store) -> None:
     """Replacing a large value under a stale etag raises EtagMismatchError."""
     stale = large_store.put("big", b"one")
     large_store.put("big", b"two")
-    with pytest.raises(EtagMismatchError):
-        large_store.put("big", VALUE, if_match=stale)
-    entry = large_store.get("big")
-    assert entry is not None
-    assert entry.data == b"two"
+    _refused_and_kept(large_store, EtagMismatchError, b"two", if_match=stale)
 
 
 @pytest.mark.emulator
