@@ -86,7 +86,7 @@ class _Log:
                 len(self.requests) - len(self._responses)
             )
             return [
-                Exchange(*self._normalised(request), *answer)  # type: ignore[arg-type]
+                Exchange(*self._normalised(request), *answer)
                 for request, answer in zip(self.requests, answers, strict=False)
             ]
 

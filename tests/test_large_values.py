@@ -55,7 +55,7 @@ def large_store(request: pytest.FixtureRequest) -> Iterator[Store]:
         "s3": {"multipart_threshold": 5 * MIB},
         "azure": {"max_single_put_size": MIB, "max_block_size": 2 * MIB},
     }.get(provider, {})
-    store = factory(**options)  # type: ignore[call-arg]
+    store = factory(**options)
     yield store
     store.close()
 
