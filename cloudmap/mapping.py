@@ -17,6 +17,7 @@ import tenacity
 
 from cloudmap.codecs import CODEC_METADATA_KEY, Codec, json, pickle, raw, zlib
 from cloudmap.errors import BulkError, CodecError, EtagMismatchError, KeySyncError
+from cloudmap.retry import DEFAULT, RetryingStore
 from cloudmap.store import Entry, Store, validate_key
 
 __all__ = ["CloudMapping", "default_modify_retry"]
@@ -56,6 +57,8 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
             recorded, so a later write is conditioned on it.
         read_blindly_default: what a blind read of a missing key returns.
         max_workers: threads used by the bulk methods.
+        retry: the tenacity policy every store call runs under (see
+            `cloudmap.retry`); None makes each call once.
 
     Examples:
         >>> from cloudmap.stores import MemoryStore
@@ -75,10 +78,11 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         read_blindly: bool = False,
         read_blindly_default: Any = None,
         max_workers: int = 16,
+        retry: tenacity.Retrying | None = DEFAULT,
     ) -> None:
         if key_prefix:
             validate_key(key_prefix)
-        self._store = store
+        self._store: Store = store if retry is None else RetryingStore(store, retry)
         self._codec = codec if codec is not None else raw()
         self._prefix = key_prefix
         self.read_blindly = read_blindly
@@ -122,7 +126,10 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
 
     @property
     def store(self) -> Store:
-        """The store holding the bytes."""
+        """The store this mapping calls.
+
+        A `RetryingStore` around the store given, unless built with `retry=None`.
+        """
         return self._store
 
     @property
