@@ -11,6 +11,8 @@ import pytest
 from cloudmap.store import Store
 from cloudmap.stores import LocalStore, MemoryStore
 
+pytest_plugins = ["tests.emulator_fixtures"]
+
 StoreFactory = Callable[[], Store]
 
 PROVIDERS = ["memory", "local"]
