@@ -22,8 +22,16 @@ from cloudmap.errors import ReadOnlyError as ReadOnlyError
 from cloudmap.errors import ReplicationError as ReplicationError
 from cloudmap.errors import StoreError as StoreError
 from cloudmap.errors import TransientStoreError as TransientStoreError
+from cloudmap.faults import Fault as Fault
+from cloudmap.faults import FaultyStore as FaultyStore
+from cloudmap.faults import RandomFaults as RandomFaults
 from cloudmap.mapping import CloudMapping as CloudMapping
 from cloudmap.providers import LocalMapping as LocalMapping
+from cloudmap.replication import RepairReport as RepairReport
+from cloudmap.replication import ReplicatedMapping as ReplicatedMapping
+from cloudmap.retry import RetryingStore as RetryingStore
+from cloudmap.retry import default_retry as default_retry
+from cloudmap.retry import retry_policy as retry_policy
 from cloudmap.store import Entry as Entry
 from cloudmap.store import ListedKey as ListedKey
 from cloudmap.store import Store as Store
@@ -41,8 +49,11 @@ __all__ = [
     "codecs",
     "ConfigError",
     "ContainerNotFoundError",
+    "default_retry",
     "Entry",
     "EtagMismatchError",
+    "Fault",
+    "FaultyStore",
     "KeyExistsError",
     "KeySyncError",
     "ListedKey",
@@ -50,8 +61,13 @@ __all__ = [
     "LocalStore",
     "MemoryStore",
     "NotSupportedError",
+    "RandomFaults",
     "ReadOnlyError",
+    "RepairReport",
+    "ReplicatedMapping",
     "ReplicationError",
+    "retry_policy",
+    "RetryingStore",
     "Store",
     "StoreError",
     "TransientStoreError",

@@ -17,7 +17,7 @@ import tenacity
 
 from cloudmap.codecs import CODEC_METADATA_KEY, Codec, json, pickle, raw, zlib
 from cloudmap.errors import BulkError, CodecError, EtagMismatchError, KeySyncError
-from cloudmap.retry import DEFAULT, RetryingStore
+from cloudmap.retry import DEFAULT, retrying_store
 from cloudmap.store import Entry, Store, validate_key
 
 __all__ = ["CloudMapping", "default_modify_retry"]
@@ -82,7 +82,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
     ) -> None:
         if key_prefix:
             validate_key(key_prefix)
-        self._store: Store = store if retry is None else RetryingStore(store, retry)
+        self._store = retrying_store(store, retry)
         self._codec = codec if codec is not None else raw()
         self._prefix = key_prefix
         self.read_blindly = read_blindly

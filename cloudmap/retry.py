@@ -32,6 +32,7 @@ __all__ = [
     "is_transient_status",
     "outcome_unknown",
     "retry_policy",
+    "retrying_store",
 ]
 
 WRITE_ID_METADATA_KEY = "cloudmap-write-id"
@@ -196,7 +197,9 @@ def retry_policy(
     """
     extra = {} if sleep is None else {"sleep": sleep}
     return tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(attempts) | tenacity.stop_after_delay(max_delay),
+        stop=(
+            tenacity.stop_after_attempt(attempts) | tenacity.stop_after_delay(max_delay)
+        ),
         wait=tenacity.wait_exponential(multiplier=initial, max=max_wait)
         + tenacity.wait_random(0, jitter),
         # A KeySyncError is not transient, so it is never retried here.
@@ -346,3 +349,16 @@ class RetryingStore:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def retrying_store(store: Store, retrying: tenacity.Retrying | None) -> Store:
+    """`store` with its calls run under `retrying`; as given when None.
+
+    A `RetryingStore` is unwrapped first, so that policies never nest (a nested
+    one would multiply the attempts).
+    """
+    if retrying is None:
+        return store
+    if isinstance(store, RetryingStore):
+        store = store.inner
+    return RetryingStore(store, retrying)
