@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from cloudmap.mapping import CloudMapping
 from cloudmap.stores.local import LocalStore
 
-__all__ = ["LocalMapping"]
+__all__ = ["GoogleCloudStorageMapping", "LocalMapping"]
 
 V = TypeVar("V")
 
@@ -33,3 +33,37 @@ class LocalMapping(CloudMapping[V]):
         **options: Any,
     ) -> None:
         super().__init__(LocalStore(path, create=create, fsync=fsync), **options)
+
+
+class GoogleCloudStorageMapping(CloudMapping[V]):
+    """A CloudMapping over a Google Cloud Storage bucket (see `GCSStore`).
+
+    Examples:
+        ```python
+        m = GoogleCloudStorageMapping.with_json(bucket_name="jobs", project="p")
+        m["config"] = {"workers": 4}
+        ```
+    """
+
+    def __init__(
+        self,
+        bucket_name: str,
+        *,
+        project: str | None = None,
+        credentials: Any = None,
+        client: Any = None,
+        endpoint_url: str | None = None,
+        create: bool = False,
+        **options: Any,
+    ) -> None:
+        from cloudmap.stores.gcs import GCSStore  # noqa: PLC0415  (imports the SDK)
+
+        store = GCSStore(
+            bucket_name,
+            client=client,
+            project=project,
+            credentials=credentials,
+            endpoint_url=endpoint_url,
+            create=create,
+        )
+        super().__init__(store, **options)

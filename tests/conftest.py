@@ -11,12 +11,16 @@ import pytest
 from cloudmap.store import Store
 from cloudmap.stores import LocalStore, MemoryStore
 
-pytest_plugins = ["tests.emulator_fixtures"]
+pytest_plugins = ["tests.emulator_fixtures", "tests.fixtures_gcs"]
 
 StoreFactory = Callable[[], Store]
 
-PROVIDERS = ["memory", "local"]
-PROCESS_PROVIDERS = ["local"]
+PROVIDERS = [
+    "memory",
+    "local",
+    pytest.param("gcs", marks=pytest.mark.emulator),
+]
+PROCESS_PROVIDERS = ["local", pytest.param("gcs", marks=pytest.mark.emulator)]
 
 
 @pytest.fixture
