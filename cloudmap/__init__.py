@@ -26,6 +26,9 @@ from cloudmap.faults import Fault as Fault
 from cloudmap.faults import FaultyStore as FaultyStore
 from cloudmap.faults import RandomFaults as RandomFaults
 from cloudmap.mapping import CloudMapping as CloudMapping
+from cloudmap.providers import AWSS3Mapping as AWSS3Mapping
+from cloudmap.providers import AzureBlobMapping as AzureBlobMapping
+from cloudmap.providers import GoogleCloudStorageMapping as GoogleCloudStorageMapping
 from cloudmap.providers import LocalMapping as LocalMapping
 from cloudmap.replication import RepairReport as RepairReport
 from cloudmap.replication import ReplicatedMapping as ReplicatedMapping
@@ -35,12 +38,18 @@ from cloudmap.retry import retry_policy as retry_policy
 from cloudmap.store import Entry as Entry
 from cloudmap.store import ListedKey as ListedKey
 from cloudmap.store import Store as Store
+from cloudmap.stores import AzureBlobStore as AzureBlobStore
+from cloudmap.stores import GCSStore as GCSStore
 from cloudmap.stores import LocalStore as LocalStore
 from cloudmap.stores import MemoryStore as MemoryStore
+from cloudmap.stores import S3Store as S3Store
 
 __all__ = [
     "__version__",
     "AccessDeniedError",
+    "AWSS3Mapping",
+    "AzureBlobMapping",
+    "AzureBlobStore",
     "BulkError",
     "CloudMapError",
     "CloudMapping",
@@ -54,6 +63,8 @@ __all__ = [
     "EtagMismatchError",
     "Fault",
     "FaultyStore",
+    "GCSStore",
+    "GoogleCloudStorageMapping",
     "KeyExistsError",
     "KeySyncError",
     "ListedKey",
@@ -68,6 +79,7 @@ __all__ = [
     "ReplicationError",
     "retry_policy",
     "RetryingStore",
+    "S3Store",
     "Store",
     "StoreError",
     "TransientStoreError",

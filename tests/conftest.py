@@ -11,16 +11,20 @@ import pytest
 from cloudmap.store import Store
 from cloudmap.stores import LocalStore, MemoryStore
 
-pytest_plugins = ["tests.emulator_fixtures", "tests.fixtures_gcs"]
+pytest_plugins = [
+    "tests.emulator_fixtures",
+    "tests.fixtures_azure",
+    "tests.fixtures_gcs",
+    "tests.fixtures_s3",
+]
 
 StoreFactory = Callable[[], Store]
 
-PROVIDERS = [
-    "memory",
-    "local",
-    pytest.param("gcs", marks=pytest.mark.emulator),
+CLOUD_PROVIDERS = [
+    pytest.param(name, marks=pytest.mark.emulator) for name in ("s3", "azure", "gcs")
 ]
-PROCESS_PROVIDERS = ["local", pytest.param("gcs", marks=pytest.mark.emulator)]
+PROVIDERS = ["memory", "local", *CLOUD_PROVIDERS]
+PROCESS_PROVIDERS = ["local", *CLOUD_PROVIDERS]
 
 
 @pytest.fixture

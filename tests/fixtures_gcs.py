@@ -36,8 +36,14 @@ EMULATOR_GAPS: dict[str, str] = {
     "test_delete_with_stale_etag_is_refused": _DELETE,
     "test_get_if_match_stale_is_refused": _READ,
     "test_get_if_none_match_unchanged_is_not_modified": _READ_NOT,
+    "test_read_after_remote_change_raises": _READ,
+    "test_delete_after_remote_change_raises": _DELETE,
+    "test_pop_and_popitem_are_conditional": _READ,
+    "test_clear_reports_conflicts_and_deletes_the_rest": _DELETE,
+    "test_bulk_get_many_reports_missing_and_stale": _READ,
+    "test_func_layer_encodes_and_conflicts_still_raise": _READ,
 }
-"""Contract tests (by name) that fail on fake-gcs-server only, with the reason."""
+"""Tests (by name) that fail on fake-gcs-server only, with the reason."""
 
 _PROVIDER_FIXTURES = ("store_factory", "process_store_factory")
 
