@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from cloudmap import codecs as codecs
 from cloudmap._version import __version__ as __version__
+from cloudmap.cache import CacheInfo as CacheInfo
+from cloudmap.cache import CacheSpec as CacheSpec
 from cloudmap.codecs import Codec as Codec
 from cloudmap.errors import AccessDeniedError as AccessDeniedError
 from cloudmap.errors import BulkError as BulkError
@@ -35,6 +37,8 @@ from cloudmap.replication import ReplicatedMapping as ReplicatedMapping
 from cloudmap.retry import RetryingStore as RetryingStore
 from cloudmap.retry import default_retry as default_retry
 from cloudmap.retry import retry_policy as retry_policy
+from cloudmap.shelf import Shelf as Shelf
+from cloudmap.shelf import open as open  # noqa: A004 - shelve's name, on purpose
 from cloudmap.store import Entry as Entry
 from cloudmap.store import ListedKey as ListedKey
 from cloudmap.store import Store as Store
@@ -51,6 +55,8 @@ __all__ = [
     "AzureBlobMapping",
     "AzureBlobStore",
     "BulkError",
+    "CacheInfo",
+    "CacheSpec",
     "CloudMapError",
     "CloudMapping",
     "Codec",
@@ -72,6 +78,7 @@ __all__ = [
     "LocalStore",
     "MemoryStore",
     "NotSupportedError",
+    "open",
     "RandomFaults",
     "ReadOnlyError",
     "RepairReport",
@@ -80,6 +87,7 @@ __all__ = [
     "retry_policy",
     "RetryingStore",
     "S3Store",
+    "Shelf",
     "Store",
     "StoreError",
     "TransientStoreError",
