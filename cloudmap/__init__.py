@@ -24,11 +24,19 @@ from cloudmap.errors import ReadOnlyError as ReadOnlyError
 from cloudmap.errors import ReplicationError as ReplicationError
 from cloudmap.errors import StoreError as StoreError
 from cloudmap.errors import TransientStoreError as TransientStoreError
+from cloudmap.faults import Fault as Fault
+from cloudmap.faults import FaultyStore as FaultyStore
+from cloudmap.faults import RandomFaults as RandomFaults
 from cloudmap.mapping import CloudMapping as CloudMapping
 from cloudmap.providers import AWSS3Mapping as AWSS3Mapping
 from cloudmap.providers import AzureBlobMapping as AzureBlobMapping
 from cloudmap.providers import GoogleCloudStorageMapping as GoogleCloudStorageMapping
 from cloudmap.providers import LocalMapping as LocalMapping
+from cloudmap.replication import RepairReport as RepairReport
+from cloudmap.replication import ReplicatedMapping as ReplicatedMapping
+from cloudmap.retry import RetryingStore as RetryingStore
+from cloudmap.retry import default_retry as default_retry
+from cloudmap.retry import retry_policy as retry_policy
 from cloudmap.shelf import Shelf as Shelf
 from cloudmap.shelf import open as open  # noqa: A004 - shelve's name, on purpose
 from cloudmap.store import Entry as Entry
@@ -56,8 +64,11 @@ __all__ = [
     "codecs",
     "ConfigError",
     "ContainerNotFoundError",
+    "default_retry",
     "Entry",
     "EtagMismatchError",
+    "Fault",
+    "FaultyStore",
     "GCSStore",
     "GoogleCloudStorageMapping",
     "KeyExistsError",
@@ -68,8 +79,13 @@ __all__ = [
     "MemoryStore",
     "NotSupportedError",
     "open",
+    "RandomFaults",
     "ReadOnlyError",
+    "RepairReport",
+    "ReplicatedMapping",
     "ReplicationError",
+    "retry_policy",
+    "RetryingStore",
     "S3Store",
     "Shelf",
     "Store",

@@ -18,6 +18,7 @@ import tenacity
 from cloudmap.cache import CacheSpec, ValueCache, make_cache
 from cloudmap.codecs import CODEC_METADATA_KEY, Codec, json, pickle, raw, zlib
 from cloudmap.errors import BulkError, CodecError, EtagMismatchError, KeySyncError
+from cloudmap.retry import DEFAULT, retrying_store
 from cloudmap.store import Entry, Store, validate_key
 
 __all__ = ["CloudMapping", "default_modify_retry"]
@@ -60,6 +61,8 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
             size) and revalidate them with `If-None-Match`, so re-reading an
             unchanged value still costs one request but transfers no body.
         max_workers: threads used by the bulk methods.
+        retry: the tenacity policy every store call runs under (see
+            `cloudmap.retry`); None makes each call once.
 
     Examples:
         >>> from cloudmap.stores import MemoryStore
@@ -80,13 +83,14 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         read_blindly_default: Any = None,
         cache: CacheSpec | bool = False,
         max_workers: int = 16,
+        retry: tenacity.Retrying | None = DEFAULT,
     ) -> None:
         if key_prefix:
             validate_key(key_prefix)
         if max_workers < 1:
             msg = f"max_workers must be at least 1, not {max_workers}"
             raise ValueError(msg)
-        self._store = store
+        self._store = retrying_store(store, retry)
         self._codec = codec if codec is not None else raw()
         self._prefix = key_prefix
         self.read_blindly = read_blindly
@@ -131,7 +135,10 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
 
     @property
     def store(self) -> Store:
-        """The store holding the bytes."""
+        """The store this mapping calls.
+
+        A `RetryingStore` around the store given, unless built with `retry=None`.
+        """
         return self._store
 
     @property

@@ -256,12 +256,14 @@ class AzureBlobStore:
         max_pool_connections: HTTP connections kept open for concurrent
             requests (the SDK keeps 10, fewer than a mapping's 16 bulk workers);
             used when neither `client` nor a `transport`/`session` is given.
-        **client_kwargs: passed to `ContainerClient`, e.g. `retry_total=0`,
+        **client_kwargs: passed to `ContainerClient`, e.g. `retry_total=3`,
             `transport=...`, `max_block_size=...`.
 
     Exactly one of `client`, `account_url` and `connection_string` is required.
-    The SDK's own retries stay on (`retry_total=3`) unless turned off here: a
-    retried conditional write whose first attempt landed fails its precondition.
+    A client built here makes one attempt per request (`retry_total=0`): an SDK
+    retry of a conditional write whose first attempt landed would fail its own
+    precondition and look like a conflict. `cloudmap.retry` retries instead and
+    recognises its own landed writes.
     """
 
     def __init__(
@@ -313,6 +315,8 @@ class AzureBlobStore:
         from azure.storage.blob import BlobServiceClient, ContainerClient  # noqa: PLC0415
 
         sources = [s for s in (client, account_url, connection_string) if s is not None]
+        if client is None:
+            client_kwargs = {"retry_total": 0, **client_kwargs}
         if len(sources) > 1:
             msg = "pass exactly one of client, account_url and connection_string"
             raise ValueError(msg)

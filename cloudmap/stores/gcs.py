@@ -77,11 +77,11 @@ class GCSStore:
         endpoint_url: an emulator or private endpoint, such as
             `http://127.0.0.1:4443`.
         create: create the bucket if it does not exist (needs a project).
-        retry: a `google.api_core.retry.Retry` (or the SDK's conditional
-            policy) passed to every call; None turns retries off. The default
-            keeps the SDK's policies, which retry reads, unconditional deletes
-            and only *conditional* writes (an unconditional upload is never
-            repeated).
+        retry: a `google.api_core.retry.Retry` passed to every call. The
+            default None makes one attempt per request: an SDK retry of a
+            conditional write whose first attempt landed would fail its own
+            precondition and look like a conflict, so `cloudmap.retry` retries
+            instead. `SDK_DEFAULT` keeps the SDK's own policies.
         max_pool_connections: HTTP connections kept open for concurrent
             requests by a client built here (requests keeps 10, fewer than a
             mapping's 16 bulk workers).
@@ -100,7 +100,7 @@ class GCSStore:
         credentials: Any = None,
         endpoint_url: str | None = None,
         create: bool = False,
-        retry: Any = SDK_DEFAULT,
+        retry: Any = None,
         max_pool_connections: int = 32,
     ) -> None:
         from google.cloud import storage  # noqa: PLC0415
