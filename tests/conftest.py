@@ -10,11 +10,27 @@ import pytest
 
 from cloudmap.store import Store
 from cloudmap.stores import LocalStore, MemoryStore
+from tests.scale import CI, STRESS, Scale
 
 StoreFactory = Callable[[], Store]
 
 PROVIDERS = ["memory", "local"]
 PROCESS_PROVIDERS = ["local"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--stress` runs the reliability tests at the issue's full scale."""
+    parser.addoption(
+        "--stress",
+        action="store_true",
+        help="run concurrency, crash and model-based tests at full scale",
+    )
+
+
+@pytest.fixture(scope="session")
+def scale(pytestconfig: pytest.Config) -> Scale:
+    """The sizes the reliability tests run at (see tests/scale.py)."""
+    return STRESS if pytestconfig.getoption("--stress") else CI
 
 
 @pytest.fixture
