@@ -31,12 +31,14 @@ from cloudmap.stores import LocalStore as LocalStore
 from cloudmap.stores import MemoryStore as MemoryStore
 
 __all__ = [
+    "__version__",
     "AccessDeniedError",
     "BulkError",
     "CloudMapError",
     "CloudMapping",
     "Codec",
     "CodecError",
+    "codecs",
     "ConfigError",
     "ContainerNotFoundError",
     "Entry",
@@ -53,6 +55,4 @@ __all__ = [
     "Store",
     "StoreError",
     "TransientStoreError",
-    "__version__",
-    "codecs",
 ]

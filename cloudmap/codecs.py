@@ -49,8 +49,6 @@ class Codec:
         for dump, _ in self.steps:
             try:
                 value = dump(value)
-            except CodecError:
-                raise
             except Exception as exc:
                 msg = f"codec {self.name!r} cannot encode {type(value).__name__}: {exc}"
                 raise CodecError(msg) from exc
@@ -68,8 +66,6 @@ class Codec:
         for _, load in reversed(self.steps):
             try:
                 value = load(value)
-            except CodecError:
-                raise
             except Exception as exc:
                 msg = f"codec {self.name!r} cannot decode the stored bytes: {exc}"
                 raise CodecError(msg) from exc
@@ -128,7 +124,7 @@ def _compose(functions: Sequence[Callable[[Any], Any]]) -> Callable[[Any], Any]:
 def _check_bytes(value: Any) -> bytes:
     if not isinstance(value, bytes | bytearray | memoryview):
         msg = f"a raw mapping stores bytes-like values, not {type(value).__name__}"
-        raise CodecError(msg)
+        raise TypeError(msg)
     return bytes(value)
 
 
@@ -162,7 +158,7 @@ def text(encoding: str = "utf-8") -> Codec:
     def dumps(value: Any) -> bytes:
         if not isinstance(value, str):
             msg = f"text codec stores str values, not {type(value).__name__}"
-            raise CodecError(msg)
+            raise TypeError(msg)
         return value.encode(encoding)
 
     def loads(data: bytes) -> str:
@@ -172,7 +168,7 @@ def text(encoding: str = "utf-8") -> Codec:
 
 
 def zlib(level: int = 6) -> Codec:
-    """zlib compression of the bytes produced by the codecs before it."""
+    """Zlib compression of the bytes produced by the codecs before it."""
     if not -1 <= level <= 9:  # noqa: PLR2004
         msg = f"zlib level must be between -1 and 9, not {level}"
         raise ValueError(msg)

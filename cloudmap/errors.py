@@ -6,7 +6,7 @@ CloudMapError
 │   ├── KeyExistsError             a create-only write found an object
 │   └── EtagMismatchError          the object changed or is gone since its etag was seen
 ├── StoreError                   the provider failed; the SDK exception is __cause__
-│   ├── TransientStoreError        timeouts, resets, throttling, 5xx: the only thing retried
+│   ├── TransientStoreError        timeout, reset, throttling, 5xx: the only retried
 │   ├── AccessDeniedError          credentials refused or missing permission
 │   └── ContainerNotFoundError     the bucket or container does not exist
 ├── NotSupportedError            a store cannot honour a request atomically
@@ -124,7 +124,9 @@ class EtagMismatchError(KeySyncError):
 class StoreError(CloudMapError):
     """The storage provider failed; the SDK's exception is the `__cause__`."""
 
-    def __init__(self, message: str, *, key: str | None = None, store: str = "") -> None:
+    def __init__(
+        self, message: str, *, key: str | None = None, store: str = ""
+    ) -> None:
         self.key = key
         self.store = store
         super().__init__(message)
@@ -175,7 +177,8 @@ class BulkError(CloudMapError):
         self.errors = dict(errors)
         self.results = dict(results or {})
         shown = ", ".join(
-            f"{key!r}: {type(exc).__name__}" for key, exc in list(self.errors.items())[:5]
+            f"{key!r}: {type(exc).__name__}"
+            for key, exc in list(self.errors.items())[:5]
         )
         more = f" and {len(self.errors) - 5} more" if len(self.errors) > 5 else ""  # noqa: PLR2004
         super().__init__(f"{len(self.errors)} key(s) failed: {shown}{more}")

@@ -384,7 +384,9 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
                 )
             return self._executor
 
-    def _run_many(self, keys: Iterable[str], fn: Callable[[str], Any]) -> dict[str, Any]:
+    def _run_many(
+        self, keys: Iterable[str], fn: Callable[[str], Any]
+    ) -> dict[str, Any]:
         """Run `fn(key)` for every key in parallel; raise BulkError for failures."""
         futures = {key: self._pool().submit(fn, key) for key in keys}
         results: dict[str, Any] = {}

@@ -20,7 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from cloudmap.errors import CloudMapError, EtagMismatchError, KeyExistsError, KeySyncError
+from cloudmap.errors import (
+    CloudMapError,
+    EtagMismatchError,
+    KeyExistsError,
+    KeySyncError,
+)
 from cloudmap.store import MAX_KEY_BYTES, Entry, Store
 
 __all__ = ["StoreContract", "race"]
@@ -129,7 +134,7 @@ class StoreContract:
         assert _entry(store, "k").etag == etag
 
     def test_create_only_write_refuses_existing_key(self, store: Store) -> None:
-        """if_none_match=True on an existing key raises KeyExistsError and keeps the value."""
+        """A create-only write of an existing key raises KeyExistsError, keeps value."""
         etag = store.put("k", b"1")
         with pytest.raises(KeyExistsError) as info:
             store.put("k", b"2", if_none_match=True)
@@ -160,7 +165,7 @@ class StoreContract:
         assert (entry.data, entry.etag) == (b"2", second)
 
     def test_replace_of_deleted_key_is_refused(self, store: Store) -> None:
-        """if_match on a key deleted meanwhile raises EtagMismatchError and creates nothing."""
+        """if_match on a key deleted meanwhile raises EtagMismatchError, no write."""
         etag = store.put("k", b"1")
         store.delete("k")
         with pytest.raises(EtagMismatchError):
@@ -293,7 +298,7 @@ class StoreContract:
     def test_racing_replaces_have_exactly_one_winner(
         self, store: Store, store_factory: Callable[[], Store]
     ) -> None:
-        """8 clients replacing one etag at once: one succeeds, 7 get EtagMismatchError."""
+        """8 clients replacing one etag at once: one wins, 7 get EtagMismatchError."""
         etag = store.put("token", b"start")
         clients = [store_factory() for _ in range(4)]
         outcomes = race(

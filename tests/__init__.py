@@ -1,0 +1,1 @@
+"""cloudmap's test suite (a package, so `tests.emulators` imports from anywhere)."""

@@ -12,6 +12,8 @@ from cloudmap.store import Store
 from cloudmap.stores import LocalStore, MemoryStore
 from tests.scale import CI, STRESS, Scale
 
+pytest_plugins = ["tests.emulator_fixtures"]
+
 StoreFactory = Callable[[], Store]
 
 PROVIDERS = ["memory", "local"]

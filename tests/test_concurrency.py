@@ -18,7 +18,7 @@ import pytest
 
 from cloudmap import CloudMapping, codecs
 from cloudmap.store import Store
-from tests import workers
+from tests import reliability_workers as workers
 from tests.linearizability import Operation, check, check_per_key
 from tests.scale import Scale
 

@@ -51,12 +51,14 @@ class LocalStore:
     POSIX only: it relies on `fcntl.flock`.
     """
 
-    def __init__(self, root: str | os.PathLike[str], *, create: bool = True, fsync: bool = True) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], *, create: bool = True, fsync: bool = True
+    ) -> None:
         path = Path(root).expanduser()
         if create:
             path.mkdir(parents=True, exist_ok=True)
         elif not path.is_dir():
-            msg = f"directory {str(path)!r} does not exist (pass create=True to create it)"
+            msg = f"directory {str(path)!r} does not exist (pass create=True)"
             raise StoreError(msg, store=f"file://{path}")
         self._root = path.resolve()
         self._fsync = fsync
@@ -91,11 +93,12 @@ class LocalStore:
             if segment in {"", ".", ".."}:
                 msg = (
                     f"key {key!r} cannot be stored in {self.name}: empty, '.' and '..' "
-                    "path segments (and leading or trailing '/') would escape or alias files"
+                    "path segments (and a leading or trailing '/') would escape the "
+                    "root or alias another key"
                 )
                 raise ValueError(msg)
             if len(segment.encode("utf-8")) > _MAX_SEGMENT_BYTES:
-                msg = f"key {key!r}: a path segment is over 255 bytes, the file-name limit"
+                msg = f"key {key!r}: a path segment is over 255 bytes (file-name limit)"
                 raise ValueError(msg)
         if "\\" in key:
             msg = f"key {key!r} holds a backslash, a path separator on Windows"
@@ -137,7 +140,7 @@ class LocalStore:
     def _current(self, data: Path, meta: Path) -> tuple[str, Mapping[str, str]] | None:
         """The etag and metadata of the file at `data`, or None when missing."""
         try:
-            stat = os.stat(data, follow_symlinks=False)
+            stat = data.stat(follow_symlinks=False)
         except (FileNotFoundError, NotADirectoryError):
             return None
         if not _stat.S_ISREG(stat.st_mode):
@@ -150,7 +153,10 @@ class LocalStore:
         if isinstance(record, dict) and record.get("identity") == identity:
             return str(record["etag"]), MappingProxyType(dict(record["metadata"]))
         # Written by another tool, or a crash came between data and sidecar.
-        return f'"stat-{stat.st_ino}-{stat.st_size}-{stat.st_mtime_ns}"', MappingProxyType({})
+        return (
+            f'"stat-{stat.st_ino}-{stat.st_size}-{stat.st_mtime_ns}"',
+            MappingProxyType({}),
+        )
 
     def get(
         self,
@@ -203,13 +209,14 @@ class LocalStore:
             )
             if current is None and data_path.is_dir():
                 msg = (
-                    f"key {key!r} cannot be stored in {self.name}: a folder of that name "
+                    f"key {key!r} cannot be stored in {self.name}: a folder of that "
+                    "name "
                     "holds other keys (a file and a folder cannot share a path)"
                 )
                 raise NotSupportedError(msg)
             temp_data = self._write_temp(bytes(data))
             try:
-                stat = os.stat(temp_data)
+                stat = temp_data.stat()
                 record = {
                     "etag": etag,
                     "metadata": meta,
@@ -219,8 +226,8 @@ class LocalStore:
                 try:
                     self._make_parents(key, data_path)
                     meta_path.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(temp_data, data_path)
-                    os.replace(temp_meta, meta_path)
+                    temp_data.replace(data_path)
+                    temp_meta.replace(meta_path)
                 finally:
                     temp_meta.unlink(missing_ok=True)
             finally:
@@ -287,7 +294,7 @@ class LocalStore:
     # -- listing -------------------------------------------------------------
 
     def list(self, prefix: str = "") -> Iterator[ListedKey]:
-        """Yield keys starting with `prefix`, folder by folder, in sorted order."""
+        """Yield keys starting with `prefix`, folder by folder."""
         yield from self._walk(self._root, "", prefix)
 
     def _walk(self, directory: Path, base: str, prefix: str) -> Iterator[ListedKey]:
@@ -296,38 +303,19 @@ class LocalStore:
                 entries = sorted(scan, key=lambda entry: entry.name)
         except (FileNotFoundError, NotADirectoryError):
             return
-        files: list[str] = []
-        folders: list[str] = []
         for entry in entries:
             key = base + entry.name
-            if directory == self._root and entry.name == _SYSTEM_DIR:
+            if key == _SYSTEM_DIR:
                 continue
             if entry.is_dir(follow_symlinks=False):
-                if prefix.startswith(key + "/") or (key + "/").startswith(prefix):
-                    folders.append(entry.name)
+                if key.startswith(prefix) or prefix.startswith(key + "/"):
+                    yield from self._walk(Path(entry.path), key + "/", prefix)
             elif entry.is_file(follow_symlinks=False) and key.startswith(prefix):
-                files.append(entry.name)
-        listed: list[ListedKey] = []
-        if files:
-            with self._locked(exclusive=False):
-                for name in files:
-                    key = base + name
-                    data_path, meta_path = self._paths(key)
+                data_path, meta_path = self._paths(key)
+                with self._locked(exclusive=False):
                     current = self._current(data_path, meta_path)
-                    if current is not None:
-                        listed.append(ListedKey(key, current[0]))
-        # Interleave files and folders in name order, as a sorted key listing.
-        merged = sorted(
-            [(name, "file") for name in files] + [(name, "dir") for name in folders]
-        )
-        by_key = {item.key: item for item in listed}
-        for name, kind in merged:
-            if kind == "file":
-                item = by_key.get(base + name)
-                if item is not None:
-                    yield item
-            else:
-                yield from self._walk(directory / name, f"{base}{name}/", prefix)
+                if current is not None:
+                    yield ListedKey(key, current[0])
 
     # -- housekeeping --------------------------------------------------------
 

@@ -1,0 +1,129 @@
+"""A Hypothesis state machine: one CloudMapping behaves like a dict."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from cloudmap import CloudMapping, KeyExistsError, LocalStore, MemoryStore
+from cloudmap.codecs import json
+from cloudmap.store import Store
+
+KEYS = st.sampled_from(["a", "b", "dir/c", "é d"])
+VALUES = st.integers() | st.text(max_size=5) | st.lists(st.booleans(), max_size=3)
+
+
+class MappingMachine(RuleBasedStateMachine):
+    """Drive one mapping with dict operations and compare with a dict."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = self.make_store()
+        self.mapping: CloudMapping[object] = CloudMapping(self.store, codec=json())
+        self.model: dict[str, object] = {}
+
+    def make_store(self) -> Store:
+        return MemoryStore()
+
+    @rule(key=KEYS, value=VALUES)
+    def set_item(self, key: str, value: object) -> None:
+        self.mapping[key] = value
+        self.model[key] = value
+
+    @rule(key=KEYS)
+    def get_item(self, key: str) -> None:
+        if key in self.model:
+            assert self.mapping[key] == self.model[key]
+        else:
+            with pytest.raises(KeyError):
+                self.mapping[key]
+
+    @rule(key=KEYS)
+    def delete_item(self, key: str) -> None:
+        if key in self.model:
+            del self.mapping[key]
+            del self.model[key]
+        else:
+            with pytest.raises(KeyError):
+                del self.mapping[key]
+
+    @rule(key=KEYS, value=VALUES)
+    def create(self, key: str, value: object) -> None:
+        if key in self.model:
+            with pytest.raises(KeyExistsError):
+                self.mapping.create(key, value)
+        else:
+            self.mapping.create(key, value)
+            self.model[key] = value
+
+    @rule(key=KEYS, default=VALUES)
+    def pop(self, key: str, default: object) -> None:
+        assert self.mapping.pop(key, default) == self.model.pop(key, default)
+
+    @rule(key=KEYS, value=VALUES)
+    def setdefault(self, key: str, value: object) -> None:
+        assert self.mapping.setdefault(key, value) == self.model.setdefault(key, value)
+
+    @rule(key=KEYS, delta=st.integers(-5, 5))
+    def modify(self, key: str, delta: int) -> None:
+        def add(value: object) -> object:
+            return value + delta if isinstance(value, int) else delta
+
+        expected = add(self.model.get(key, 0))
+        assert self.mapping.modify(key, add, default=0) == expected
+        self.model[key] = expected
+
+    @rule(items=st.dictionaries(KEYS, VALUES, max_size=3))
+    def update(self, items: dict[str, object]) -> None:
+        self.mapping.update(items)
+        self.model.update(items)
+
+    @rule()
+    def sync(self) -> None:
+        self.mapping.sync_with_cloud()
+
+    @precondition(lambda self: len(self.model) > 0)
+    @rule()
+    def clear(self) -> None:
+        self.mapping.clear()
+        self.model.clear()
+
+    @rule()
+    def reopen(self) -> None:
+        """A new mapping over the same store sees exactly the model."""
+        self.mapping = CloudMapping(self.store, codec=json())
+
+    @invariant()
+    def same_keys(self) -> None:
+        assert sorted(self.mapping) == sorted(self.model)
+        assert len(self.mapping) == len(self.model)
+
+    @invariant()
+    def store_holds_the_model(self) -> None:
+        assert sorted(item.key for item in self.store.list()) == sorted(self.model)
+
+
+class LocalMappingMachine(MappingMachine):
+    """The same machine over a LocalStore in a temporary directory."""
+
+    def make_store(self) -> Store:
+        self.root = tempfile.mkdtemp()
+        return LocalStore(self.root, fsync=False)
+
+    def teardown(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+TestMemoryMapping = MappingMachine.TestCase
+TestMemoryMapping.settings = settings(
+    max_examples=100, stateful_step_count=30, deadline=None
+)
+TestLocalMapping = LocalMappingMachine.TestCase
+TestLocalMapping.settings = settings(
+    max_examples=40, stateful_step_count=25, deadline=None
+)
