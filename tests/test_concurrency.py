@@ -27,7 +27,10 @@ Recorder = Callable[[str, object], None]
 
 
 def run_workers(
-    parties: int, *, processes: bool, submit: Callable[[Executor, int, Any], Future[workers.Outcome]]
+    parties: int,
+    *,
+    processes: bool,
+    submit: Callable[[Executor, int, Any], Future[workers.Outcome]],
 ) -> list[workers.Outcome]:
     """Run `parties` workers (processes or threads) released together by a barrier."""
     if processes:
@@ -71,7 +74,7 @@ def assert_counter(
 ) -> None:
     history = history_of(outcomes)
     assert read(factory, "counter") == total
-    assert sorted(op.output for op in history) == list(range(1, total + 1))
+    assert sorted(int(op.output) for op in history) == list(range(1, total + 1))  # type: ignore[call-overload]
     assert check(history), "the counter's history is not linearizable"
     attempts = sum(outcome.attempts for outcome in outcomes)
     figures("increments", total)
@@ -98,7 +101,9 @@ def test_counter_across_processes_ends_exact(
         ),
     )
     elapsed = time.monotonic() - start
-    assert_counter(process_store_factory, outcomes, scale.total_increments, elapsed, figures)
+    assert_counter(
+        process_store_factory, outcomes, scale.total_increments, elapsed, figures
+    )
 
 
 def test_counter_across_clients_ends_exact(
@@ -110,7 +115,12 @@ def test_counter_across_clients_ends_exact(
         scale.processes,
         processes=False,
         submit=lambda pool, _, barrier: pool.submit(
-            workers.count, store_factory, "counter", scale.threads, scale.increments, barrier
+            workers.count,
+            store_factory,
+            "counter",
+            scale.threads,
+            scale.increments,
+            barrier,
         ),
     )
     elapsed = time.monotonic() - start
@@ -153,7 +163,12 @@ def test_concurrent_creates_across_processes_have_exactly_one_winner(
 
 
 def check_work_queue(
-    factory: StoreFactory, tasks: int, scale: Scale, *, processes: bool, figures: Recorder
+    factory: StoreFactory,
+    tasks: int,
+    scale: Scale,
+    *,
+    processes: bool,
+    figures: Recorder,
 ) -> None:
     start = time.monotonic()
     outcomes = run_workers(
@@ -183,7 +198,9 @@ def test_work_queue_runs_every_task_exactly_once(
     store_factory: StoreFactory, scale: Scale, figures: Recorder
 ) -> None:
     """Threads claiming tasks with create run every task once and only once."""
-    check_work_queue(store_factory, scale.tasks // 4, scale, processes=False, figures=figures)
+    check_work_queue(
+        store_factory, scale.tasks // 4, scale, processes=False, figures=figures
+    )
 
 
 def test_work_queue_across_processes_runs_every_task_exactly_once(

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Hashable
 
 import pytest
 
 from tests.linearizability import Operation, Recorder, check, check_per_key
 
 
-def op(kind: str, arg: object, output: object, call: int, ret: int, key: str = "k") -> Operation:
-    return Operation(key, kind, arg, output, call, ret)  # type: ignore[arg-type]
+def op(  # noqa: PLR0917
+    kind: str, arg: Hashable, output: Hashable, call: int, ret: int, key: str = "k"
+) -> Operation:
+    return Operation(key, kind, arg, output, call, ret)
 
 
 def test_sequential_counter_is_accepted() -> None:
@@ -82,7 +85,13 @@ def test_large_concurrent_counter_history_is_checked_quickly() -> None:
         # Each increment takes effect at 10 * value and spans up to 32 others.
         effect = 10 * value
         history.append(
-            op("add", 1, value, effect - rng.randrange(320), effect + rng.randrange(320))
+            op(
+                "add",
+                1,
+                value,
+                effect - rng.randrange(320),
+                effect + rng.randrange(320),
+            )
         )
     rng.shuffle(history)
     start = time.monotonic()
@@ -96,5 +105,10 @@ def test_recorder_times_operations_around_the_call() -> None:
     with recorder.record("k", "write", "v") as result:
         result.append(None)
     (recorded,) = recorder.history
-    assert (recorded.key, recorded.kind, recorded.arg, recorded.output) == ("k", "write", "v", None)
+    assert (recorded.key, recorded.kind, recorded.arg, recorded.output) == (
+        "k",
+        "write",
+        "v",
+        None,
+    )
     assert recorded.call <= recorded.ret

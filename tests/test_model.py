@@ -17,7 +17,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from cloudmap import CloudMapping, EtagMismatchError, KeyExistsError
 from cloudmap.store import Store
@@ -34,12 +39,18 @@ which = st.integers(min_value=0, max_value=1)
 
 def expect(error: type[BaseException] | None, call: Callable[[], Any]) -> Any:
     """Run `call`; it must raise exactly `error`, or return when `error` is None."""
+    raised: BaseException | None = None
+    result = None
     try:
         result = call()
     except (KeyError, EtagMismatchError, KeyExistsError) as exc:
-        assert type(exc) is error, f"raised {type(exc).__name__}, model expected {error}"
-        return None
-    assert error is None, f"returned {result!r}, model expected {error.__name__}"
+        raised = exc
+    if error is None:
+        assert raised is None, f"raised {raised!r}, the model expected success"
+    else:
+        assert type(raised) is error, (
+            f"got {raised or result!r}, model expected {error}"
+        )
     return result
 
 
@@ -64,14 +75,22 @@ def machine_for(factory: StoreFactory) -> type[RuleBasedStateMachine]:
             if held is None:
                 return KeyError
             current = self.server.get(key)
-            return None if current is not None and current[1] == held else EtagMismatchError
+            return (
+                None
+                if current is not None and current[1] == held
+                else EtagMismatchError
+            )
 
         def write_error(self, i: int, key: str) -> type[BaseException] | None:
             held = self.views[i].get(key)
             if held is None:
                 return KeyExistsError if key in self.server else None
             current = self.server.get(key)
-            return None if current is not None and current[1] == held else EtagMismatchError
+            return (
+                None
+                if current is not None and current[1] == held
+                else EtagMismatchError
+            )
 
         def wrote(self, key: str, value: bytes, etag: str) -> None:
             """Record a successful write on the server, checking its new etag."""
@@ -133,7 +152,12 @@ def machine_for(factory: StoreFactory) -> type[RuleBasedStateMachine]:
         @rule(i=which, key=keys, value=values)
         def create(self, i: int, key: str, value: bytes) -> None:
             error = KeyExistsError if key in self.server else None
-            if expect(error, lambda: self.mappings[i].create(key, value) or True):
+
+            def call() -> bool:
+                self.mappings[i].create(key, value)
+                return True
+
+            if expect(error, call):
                 self.mapping_wrote(i, key, value)
 
         @rule(i=which, key=keys, value=values)
