@@ -16,8 +16,6 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-import pytest
-
 from cloudmap import CloudMapping, LocalStore
 from tests.scale import Scale
 
@@ -95,25 +93,7 @@ def test_sigkill_mid_write_leaves_old_or_new_value(
     record_property("killed_before_commit", outcomes["old"])  # type: ignore[operator]
     record_property("killed_after_commit", outcomes["new"])  # type: ignore[operator]
     record_property("write_seconds", round(write_seconds, 3))  # type: ignore[operator]
-    if scale.crash_rounds >= 20:  # noqa: PLR2004
+    if scale.crash_rounds >= 20:
         # Kills spread over a write's duration must hit both sides of the commit,
         # or the test is not exercising a write in flight.
         assert outcomes["old"] > 0, outcomes
-
-
-@pytest.mark.parametrize("umask", [0o022, 0o077])
-def test_files_follow_the_process_umask(tmp_path: Path, umask: int) -> None:
-    """Values, sidecars and folders are created with the process umask."""
-    old = os.umask(umask)
-    try:
-        store = LocalStore(tmp_path / "store")
-        store.put("folder/key", b"v")
-    finally:
-        os.umask(old)
-    created = [tmp_path / "store", *(tmp_path / "store").rglob("*")]
-    assert len(created) > 5
-    for path in created:
-        mode = path.stat().st_mode & 0o777
-        expected = (0o777 if path.is_dir() else 0o666) & ~umask
-        assert mode == expected, f"{path} has mode {oct(mode)}"
-        assert not mode & 0o002, f"{path} is world-writable"
