@@ -23,16 +23,25 @@ from cloudmap.errors import ReplicationError as ReplicationError
 from cloudmap.errors import StoreError as StoreError
 from cloudmap.errors import TransientStoreError as TransientStoreError
 from cloudmap.mapping import CloudMapping as CloudMapping
+from cloudmap.providers import AWSS3Mapping as AWSS3Mapping
+from cloudmap.providers import AzureBlobMapping as AzureBlobMapping
+from cloudmap.providers import GoogleCloudStorageMapping as GoogleCloudStorageMapping
 from cloudmap.providers import LocalMapping as LocalMapping
 from cloudmap.store import Entry as Entry
 from cloudmap.store import ListedKey as ListedKey
 from cloudmap.store import Store as Store
+from cloudmap.stores import AzureBlobStore as AzureBlobStore
+from cloudmap.stores import GCSStore as GCSStore
 from cloudmap.stores import LocalStore as LocalStore
 from cloudmap.stores import MemoryStore as MemoryStore
+from cloudmap.stores import S3Store as S3Store
 
 __all__ = [
     "__version__",
     "AccessDeniedError",
+    "AWSS3Mapping",
+    "AzureBlobMapping",
+    "AzureBlobStore",
     "BulkError",
     "CloudMapError",
     "CloudMapping",
@@ -43,6 +52,8 @@ __all__ = [
     "ContainerNotFoundError",
     "Entry",
     "EtagMismatchError",
+    "GCSStore",
+    "GoogleCloudStorageMapping",
     "KeyExistsError",
     "KeySyncError",
     "ListedKey",
@@ -52,6 +63,7 @@ __all__ = [
     "NotSupportedError",
     "ReadOnlyError",
     "ReplicationError",
+    "S3Store",
     "Store",
     "StoreError",
     "TransientStoreError",

@@ -180,6 +180,9 @@ class StoreContract:
 
     def test_etag_changes_when_bytes_change(self, store: Store) -> None:
         """Writing different bytes always gives a different etag."""
+        # Different bytes on purpose: S3's ETag is the MD5 of the bytes, so
+        # rewriting identical bytes repeats it (ABA). Stores must not fake
+        # uniqueness; the provider docs say which ones repeat.
         etags = {store.put("k", str(i).encode()) for i in range(5)}
         assert len(etags) == 5
 

@@ -12,12 +12,20 @@ from cloudmap.store import Store
 from cloudmap.stores import LocalStore, MemoryStore
 from tests.scale import CI, STRESS, Scale
 
-pytest_plugins = ["tests.emulator_fixtures"]
+pytest_plugins = [
+    "tests.emulator_fixtures",
+    "tests.fixtures_azure",
+    "tests.fixtures_gcs",
+    "tests.fixtures_s3",
+]
 
 StoreFactory = Callable[[], Store]
 
-PROVIDERS = ["memory", "local"]
-PROCESS_PROVIDERS = ["local"]
+CLOUD_PROVIDERS = [
+    pytest.param(name, marks=pytest.mark.emulator) for name in ("s3", "azure", "gcs")
+]
+PROVIDERS = ["memory", "local", *CLOUD_PROVIDERS]
+PROCESS_PROVIDERS = ["local", *CLOUD_PROVIDERS]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from cloudmap.stores.azure import AzureBlobStore as AzureBlobStore
+from cloudmap.stores.gcs import GCSStore as GCSStore
 from cloudmap.stores.local import LocalStore as LocalStore
 from cloudmap.stores.memory import MemoryStore as MemoryStore
+from cloudmap.stores.s3 import S3Store as S3Store
 
-__all__ = ["LocalStore", "MemoryStore"]
+__all__ = ["AzureBlobStore", "GCSStore", "LocalStore", "MemoryStore", "S3Store"]

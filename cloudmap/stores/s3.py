@@ -1,0 +1,457 @@
+"""S3Store: an Amazon S3 bucket (or any S3-compatible service) through boto3.
+
+Every precondition rides in the request it guards, checked by S3 itself:
+
+- create: `PutObject` with `If-None-Match: *` (412 when the key exists);
+- replace: `PutObject` with `If-Match: <etag>` (412 when changed, 404 when gone);
+- delete: `DeleteObject` with `If-Match: <etag>` (same answers; no versioning);
+- reads: `GetObject` with `If-Match` (412/404) or `If-None-Match` (304, no body).
+
+Nothing is ever read first and written after. The etag is S3's `ETag` exactly as
+the service returns it, quotes included: the MD5 of the bytes for a single-part
+upload, so writing the same bytes twice gives the same etag.
+
+boto3 is imported when a store is built, never by `import cloudmap`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from cloudmap.errors import (
+    AccessDeniedError,
+    ConfigError,
+    ContainerNotFoundError,
+    EtagMismatchError,
+    KeyExistsError,
+    StoreError,
+    TransientStoreError,
+)
+from cloudmap.store import Entry, ListedKey, validate_key
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+    from mypy_boto3_s3 import S3Client
+    from typing_extensions import Self
+
+__all__ = ["S3Store"]
+
+_PAGE_SIZE = 1000  # S3's own maximum per ListObjectsV2 page
+
+# S3 error codes (and HTTP statuses) that say "try again later".
+_TRANSIENT_CODES = frozenset(
+    {
+        "ConditionalRequestConflict",  # 409: two conditional writes raced; retry
+        "InternalError",
+        "OperationAborted",
+        "RequestTimeout",
+        "RequestTimeTooSkewed",
+        "ServiceUnavailable",
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+    }
+)
+_TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AllAccessDisabled",
+        "ExpiredToken",
+        "InvalidAccessKeyId",
+        "InvalidToken",
+        "SignatureDoesNotMatch",
+    }
+)
+_NOT_MODIFIED = 304
+_NOT_FOUND = 404
+_CONFLICT = 409
+_PRECONDITION_FAILED = 412
+_DENIED_STATUSES = frozenset({401, 403})
+
+
+class _NotModifiedError(StoreError):
+    """Internal: a conditional GET answered 304; `get` turns it into an Entry."""
+
+    def __init__(self, etag: str | None, metadata: Mapping[str, str]) -> None:
+        self.etag = etag
+        self.metadata = metadata
+        super().__init__("304 Not Modified")
+
+
+class _NoSuchKeyError(StoreError):
+    """Internal: an unconditional GET found no object; `get` returns None."""
+
+
+class S3Store:
+    """Objects in one S3 bucket, every write conditional on the server.
+
+    Args:
+        bucket: the bucket name.
+        client: a ready `boto3` S3 client; it is then the caller's to close, and
+            no other connection argument may be given.
+        endpoint_url: an S3-compatible endpoint (moto, MinIO, ...).
+        region_name: the bucket's region.
+        aws_access_key_id: credentials; by default boto3's usual chain
+            (environment, config files, instance role) applies.
+        aws_secret_access_key: see `aws_access_key_id`.
+        aws_session_token: see `aws_access_key_id`.
+        profile_name: a profile of the AWS config files.
+        create: create the bucket at construction if it does not exist. Without
+            it a missing bucket raises `ContainerNotFoundError` on first use.
+        max_pool_connections: HTTP connections kept for concurrent requests.
+        config: a `botocore.config.Config` merged over ours (its settings win).
+
+    The client built here does not retry (`max_attempts=1`): a conditional write
+    retried inside botocore after its first attempt landed would fail its own
+    precondition and report a false conflict. Retry `TransientStoreError` with
+    `cloudmap.retry` instead, or pass `config=` to choose otherwise.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        client: S3Client | None = None,
+        endpoint_url: str | None = None,
+        region_name: str | None = None,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        aws_session_token: str | None = None,
+        profile_name: str | None = None,
+        create: bool = False,
+        max_pool_connections: int = 32,
+        config: Config | None = None,
+    ) -> None:
+        if not bucket:
+            raise ConfigError("an S3 bucket name is required")
+        self._bucket = bucket
+        self._endpoint_url = endpoint_url
+        if client is not None:
+            given = [
+                name
+                for name, value in (
+                    ("endpoint_url", endpoint_url),
+                    ("region_name", region_name),
+                    ("aws_access_key_id", aws_access_key_id),
+                    ("aws_secret_access_key", aws_secret_access_key),
+                    ("aws_session_token", aws_session_token),
+                    ("profile_name", profile_name),
+                    ("config", config),
+                )
+                if value is not None
+            ]
+            if given:
+                msg = f"pass either client= or {', '.join(given)}, not both"
+                raise ConfigError(msg)
+            self._client = client
+            self._owns_client = False
+        else:
+            self._client = _make_client(
+                endpoint_url=endpoint_url,
+                region_name=region_name,
+                aws_access_key_id=aws_access_key_id,
+                aws_secret_access_key=aws_secret_access_key,
+                aws_session_token=aws_session_token,
+                profile_name=profile_name,
+                max_pool_connections=max_pool_connections,
+                config=config,
+            )
+            self._owns_client = True
+        if create:
+            self._create_bucket()
+
+    @property
+    def name(self) -> str:
+        """`s3://` followed by the bucket name."""
+        return f"s3://{self._bucket}"
+
+    @property
+    def bucket(self) -> str:
+        """The bucket name."""
+        return self._bucket
+
+    @property
+    def client(self) -> S3Client:
+        """The boto3 S3 client in use."""
+        return self._client
+
+    def __repr__(self) -> str:
+        endpoint = (
+            f", endpoint_url={self._endpoint_url!r}" if self._endpoint_url else ""
+        )
+        return f"S3Store({self._bucket!r}{endpoint})"
+
+    def _errors(
+        self,
+        key: str | None,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> contextlib.AbstractContextManager[None]:
+        return _map_s3_errors(
+            key, store=self.name, if_match=if_match, if_none_match=if_none_match
+        )
+
+    def _create_bucket(self) -> None:
+        region = self._client.meta.region_name
+        with self._errors(None):
+            try:
+                if region and region != "us-east-1":
+                    self._client.create_bucket(
+                        Bucket=self._bucket,
+                        CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
+                    )
+                else:
+                    # us-east-1 refuses a LocationConstraint naming itself.
+                    self._client.create_bucket(Bucket=self._bucket)
+            except self._client.exceptions.BucketAlreadyOwnedByYou:
+                pass
+
+    # -- the Store protocol --------------------------------------------------------
+
+    def get(
+        self,
+        key: str,
+        *,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> Entry | None:
+        """Read `key` in one GetObject; see `cloudmap.store.Store.get`."""
+        validate_key(key)
+        kwargs: dict[str, Any] = {}
+        if if_match is not None:
+            kwargs["IfMatch"] = if_match
+        if if_none_match is not None:
+            kwargs["IfNoneMatch"] = if_none_match
+        try:
+            with self._errors(key, if_match=if_match):
+                response = self._client.get_object(
+                    Bucket=self._bucket, Key=key, **kwargs
+                )
+                with contextlib.closing(response["Body"]) as body:
+                    data = body.read()
+        except _NoSuchKeyError:
+            return None
+        except _NotModifiedError as exc:
+            etag = exc.etag or if_none_match
+            assert etag is not None  # noqa: S101  # a 304 only answers If-None-Match
+            return Entry(b"", etag, exc.metadata, not_modified=True)
+        return Entry(
+            data,
+            response["ETag"],
+            MappingProxyType(dict(response.get("Metadata", {}))),
+        )
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+        metadata: Mapping[str, str] | None = None,
+    ) -> str:
+        """Write `key` in one PutObject; see `cloudmap.store.Store.put`."""
+        validate_key(key)
+        kwargs: dict[str, Any] = {}
+        if if_none_match:
+            kwargs["IfNoneMatch"] = "*"
+        if if_match is not None:
+            kwargs["IfMatch"] = if_match
+        with self._errors(key, if_match=if_match, if_none_match=if_none_match):
+            response = self._client.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=bytes(data),
+                Metadata=dict(metadata or {}),
+                **kwargs,
+            )
+        return response["ETag"]
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        """Delete `key` in one DeleteObject; see `cloudmap.store.Store.delete`."""
+        validate_key(key)
+        kwargs: dict[str, Any] = {}
+        if if_match is not None:
+            kwargs["IfMatch"] = if_match
+        # S3 answers 204 to an unconditional delete of a missing key: a no-op.
+        with self._errors(key, if_match=if_match):
+            self._client.delete_object(Bucket=self._bucket, Key=key, **kwargs)
+
+    def list(self, prefix: str = "") -> Iterator[ListedKey]:
+        """Yield keys under `prefix` with their etags, from paged ListObjectsV2."""
+        paginator = self._client.get_paginator("list_objects_v2")
+        # boto3 asks for url-encoded keys in listings and decodes them itself.
+        pages = iter(
+            paginator.paginate(
+                Bucket=self._bucket,
+                Prefix=prefix,
+                PaginationConfig={"PageSize": _PAGE_SIZE},
+            )
+        )
+        while True:
+            with self._errors(None):
+                page = next(pages, None)
+            if page is None:
+                return
+            for item in page.get("Contents", ()):
+                yield ListedKey(item["Key"], item["ETag"])
+
+    def close(self) -> None:
+        """Close the connections of a client built here; an injected one stays open."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _make_client(
+    *,
+    endpoint_url: str | None,
+    region_name: str | None,
+    aws_access_key_id: str | None,
+    aws_secret_access_key: str | None,
+    aws_session_token: str | None,
+    profile_name: str | None,
+    max_pool_connections: int,
+    config: Config | None,
+) -> S3Client:
+    import boto3.session  # noqa: PLC0415  # lazily: `import cloudmap` never loads boto3
+    from botocore.config import Config  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError  # noqa: PLC0415
+
+    ours = Config(
+        max_pool_connections=max_pool_connections,
+        retries={"max_attempts": 1, "mode": "standard"},
+    )
+    try:
+        session = boto3.session.Session(
+            aws_access_key_id=aws_access_key_id,
+            aws_secret_access_key=aws_secret_access_key,
+            aws_session_token=aws_session_token,
+            region_name=region_name,
+            profile_name=profile_name,
+        )
+        return session.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            config=ours.merge(config) if config is not None else ours,
+        )
+    except BotoCoreError as exc:  # an unknown profile, a bad region or endpoint
+        msg = f"cannot build an S3 client: {exc}"
+        raise ConfigError(msg) from exc
+
+
+@contextlib.contextmanager
+def _map_s3_errors(
+    key: str | None,
+    *,
+    store: str,
+    if_match: str | None,
+    if_none_match: bool,
+) -> Iterator[None]:
+    """Turn botocore exceptions into cloudmap's, keeping them as `__cause__`."""
+    from botocore.exceptions import (  # noqa: PLC0415
+        BotoCoreError,
+        ClientError,
+        ConnectionError,  # noqa: A004
+        HTTPClientError,
+        IncompleteReadError,
+        NoCredentialsError,
+        PartialCredentialsError,
+    )
+
+    try:
+        yield
+    except ClientError as exc:
+        _raise_client_error(
+            exc, key, store=store, if_match=if_match, if_none_match=if_none_match
+        )
+    except (ConnectionError, HTTPClientError, IncompleteReadError) as exc:
+        msg = f"{store}: network failure on key {key!r}: {exc}"
+        raise TransientStoreError(msg, key=key, store=store) from exc
+    except (NoCredentialsError, PartialCredentialsError) as exc:
+        msg = f"{store}: no usable AWS credentials: {exc}"
+        raise AccessDeniedError(msg, key=key, store=store) from exc
+    except BotoCoreError as exc:
+        msg = f"{store}: S3 request failed on key {key!r}: {exc}"
+        raise StoreError(msg, key=key, store=store) from exc
+
+
+def _raise_client_error(
+    exc: ClientError,
+    key: str | None,
+    *,
+    store: str,
+    if_match: str | None,
+    if_none_match: bool,
+) -> NoReturn:
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    meta = exc.response.get("ResponseMetadata", {})
+    status = int(meta.get("HTTPStatusCode", 0))
+    # botocore reports a 304 with the status as its code ("304"); some
+    # S3-compatible services send "NotModified".
+    if status == _NOT_MODIFIED or code in {"304", "NotModified"}:
+        headers = meta.get("HTTPHeaders", {})
+        raise _NotModifiedError(headers.get("etag"), _header_metadata(headers)) from exc
+    if code == "PreconditionFailed" or status == _PRECONDITION_FAILED:
+        # S3 does not say what it holds now: actual_etag stays unknown.
+        if if_none_match and if_match is None:
+            raise KeyExistsError(key or "", store=store) from exc
+        raise EtagMismatchError(
+            key or "",
+            expected_etag=if_match,
+            store=store,
+            message=(
+                f"key {key!r} in {store} changed or was deleted since it was "
+                f"last seen (expected etag {if_match!r}); "
+                "call sync_with_cloud() to refresh it"
+            ),
+        ) from exc
+    if code == "NoSuchKey" or (
+        status == _NOT_FOUND and key is not None and code != "NoSuchBucket"
+    ):
+        if if_match is not None:
+            raise EtagMismatchError(
+                key or "", expected_etag=if_match, store=store
+            ) from exc
+        raise _NoSuchKeyError(f"{store}: no key {key!r}", key=key, store=store) from exc
+    message = f"{store}: {code or status} on key {key!r}: {error.get('Message', exc)}"
+    if code == "NoSuchBucket":
+        message = f"{store} does not exist (pass create=True to create it)"
+        raise ContainerNotFoundError(message, key=key, store=store) from exc
+    # S3 answers 409 to a conditional request that raced another write or
+    # delete of the key; AWS says to retry it, and the retry gets the real answer.
+    conditional = if_match is not None or if_none_match
+    if (
+        code in _TRANSIENT_CODES
+        or status in _TRANSIENT_STATUSES
+        or (conditional and status == _CONFLICT)
+    ):
+        raise TransientStoreError(message, key=key, store=store) from exc
+    if code in _DENIED_CODES or status in _DENIED_STATUSES:
+        raise AccessDeniedError(message, key=key, store=store) from exc
+    raise StoreError(message, key=key, store=store) from exc
+
+
+def _header_metadata(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """User metadata from raw response headers (`x-amz-meta-<name>`)."""
+    prefix = "x-amz-meta-"
+    return MappingProxyType(
+        {
+            name[len(prefix) :]: value
+            for name, value in headers.items()
+            if name.startswith(prefix)
+        }
+    )
