@@ -39,6 +39,12 @@ store_keys = st.one_of(
     st.text(min_size=1, max_size=60),
     st.text(alphabet="ab/.\\\x00 \n%", min_size=1, max_size=12),
 )
+# moto answers 404 to a PUT of a key holding "\n", and Azurite's listing fails
+# with HTTP 500 once a key holds a control character (real S3 and Azure accept
+# both): on the emulators the fuzzed keys leave control characters out.
+emulator_store_keys = st.text(
+    st.characters(exclude_categories=["Cc", "Cs"]), min_size=1, max_size=60
+) | st.text(alphabet="ab/. %", min_size=1, max_size=12)
 DECODERS = {
     "raw": raw(),
     "json": json(),
@@ -67,10 +73,13 @@ def test_key_validation_accepts_verbatim_or_raises_type_or_value_error(
     assert len(result.encode("utf-8")) <= MAX_KEY_BYTES
 
 
+EMULATOR_EXAMPLES = 15
+
+
 @pytest.fixture
 def examples(request: pytest.FixtureRequest) -> int:
     """Fewer examples over the network emulators than over memory and disk."""
-    return 15 if request.node.get_closest_marker("emulator") else 100
+    return EMULATOR_EXAMPLES if request.node.get_closest_marker("emulator") else 100
 
 
 def test_stores_accept_keys_verbatim_or_raise_documented_errors(
@@ -83,7 +92,10 @@ def test_stores_accept_keys_verbatim_or_raise_documented_errors(
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture],
     )
-    @given(key=store_keys, data=st.binary(max_size=16))
+    @given(
+        key=emulator_store_keys if examples == EMULATOR_EXAMPLES else store_keys,
+        data=st.binary(max_size=16),
+    )
     def run(key: str, data: bytes) -> None:
         try:
             store.put(key, data)

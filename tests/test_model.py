@@ -256,6 +256,10 @@ def test_mappings_and_direct_writes_match_the_model(
     store_factory: StoreFactory, scale: Scale, request: pytest.FixtureRequest
 ) -> None:
     """Two mappings and direct store writes give exactly the outcomes the model predicts."""
+    if request.node.callspec.params.get("store_factory") == "gcs":
+        # Not run: the model expects what real GCS does, and shrinking the
+        # emulator's inevitable counterexample takes minutes.
+        pytest.xfail("fake-gcs-server ignores ifGenerationMatch on delete and on reads")
     on_emulator = request.node.get_closest_marker("emulator") is not None
     examples = scale.model_examples_emulator if on_emulator else scale.model_examples
     run_state_machine_as_test(
