@@ -118,7 +118,7 @@ def test_no_secret_in_reprs_errors_or_logs(
             except (CloudMapError, KeyError) as exc:
                 raised += 1
                 texts += exception_texts(exc)
-        assert raised >= 3  # noqa: PLR2004
+        assert raised >= 3
         store.put("corrupt", b"\xff")
         second.sync_with_cloud()
         try:
