@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from cloudmap import codecs as codecs
 from cloudmap._version import __version__ as __version__
+from cloudmap.cache import CacheInfo as CacheInfo
+from cloudmap.cache import CacheSpec as CacheSpec
 from cloudmap.codecs import Codec as Codec
 from cloudmap.errors import AccessDeniedError as AccessDeniedError
 from cloudmap.errors import BulkError as BulkError
@@ -22,11 +24,21 @@ from cloudmap.errors import ReadOnlyError as ReadOnlyError
 from cloudmap.errors import ReplicationError as ReplicationError
 from cloudmap.errors import StoreError as StoreError
 from cloudmap.errors import TransientStoreError as TransientStoreError
+from cloudmap.faults import Fault as Fault
+from cloudmap.faults import FaultyStore as FaultyStore
+from cloudmap.faults import RandomFaults as RandomFaults
 from cloudmap.mapping import CloudMapping as CloudMapping
 from cloudmap.providers import AWSS3Mapping as AWSS3Mapping
 from cloudmap.providers import AzureBlobMapping as AzureBlobMapping
 from cloudmap.providers import GoogleCloudStorageMapping as GoogleCloudStorageMapping
 from cloudmap.providers import LocalMapping as LocalMapping
+from cloudmap.replication import RepairReport as RepairReport
+from cloudmap.replication import ReplicatedMapping as ReplicatedMapping
+from cloudmap.retry import RetryingStore as RetryingStore
+from cloudmap.retry import default_retry as default_retry
+from cloudmap.retry import retry_policy as retry_policy
+from cloudmap.shelf import Shelf as Shelf
+from cloudmap.shelf import open as open  # noqa: A004 - shelve's name, on purpose
 from cloudmap.store import Entry as Entry
 from cloudmap.store import ListedKey as ListedKey
 from cloudmap.store import Store as Store
@@ -43,6 +55,8 @@ __all__ = [
     "AzureBlobMapping",
     "AzureBlobStore",
     "BulkError",
+    "CacheInfo",
+    "CacheSpec",
     "CloudMapError",
     "CloudMapping",
     "Codec",
@@ -50,8 +64,11 @@ __all__ = [
     "codecs",
     "ConfigError",
     "ContainerNotFoundError",
+    "default_retry",
     "Entry",
     "EtagMismatchError",
+    "Fault",
+    "FaultyStore",
     "GCSStore",
     "GoogleCloudStorageMapping",
     "KeyExistsError",
@@ -61,9 +78,16 @@ __all__ = [
     "LocalStore",
     "MemoryStore",
     "NotSupportedError",
+    "open",
+    "RandomFaults",
     "ReadOnlyError",
+    "RepairReport",
+    "ReplicatedMapping",
     "ReplicationError",
+    "retry_policy",
+    "RetryingStore",
     "S3Store",
+    "Shelf",
     "Store",
     "StoreError",
     "TransientStoreError",

@@ -15,8 +15,10 @@ from typing import Any, Generic, TypeVar
 
 import tenacity
 
+from cloudmap.cache import CacheSpec, ValueCache, make_cache
 from cloudmap.codecs import CODEC_METADATA_KEY, Codec, json, pickle, raw, zlib
 from cloudmap.errors import BulkError, CodecError, EtagMismatchError, KeySyncError
+from cloudmap.retry import DEFAULT, retrying_store
 from cloudmap.store import Entry, Store, validate_key
 
 __all__ = ["CloudMapping", "default_modify_retry"]
@@ -55,7 +57,12 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
             (or `read_blindly_default` when the key is missing); the etag seen is
             recorded, so a later write is conditioned on it.
         read_blindly_default: what a blind read of a missing key returns.
+        cache: keep decoded values (`True`, or a `CacheSpec` bounding their
+            size) and revalidate them with `If-None-Match`, so re-reading an
+            unchanged value still costs one request but transfers no body.
         max_workers: threads used by the bulk methods.
+        retry: the tenacity policy every store call runs under (see
+            `cloudmap.retry`); None makes each call once.
 
     Examples:
         >>> from cloudmap.stores import MemoryStore
@@ -74,16 +81,22 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         sync_initially: bool = True,
         read_blindly: bool = False,
         read_blindly_default: Any = None,
+        cache: CacheSpec | bool = False,
         max_workers: int = 16,
+        retry: tenacity.Retrying | None = DEFAULT,
     ) -> None:
         if key_prefix:
             validate_key(key_prefix)
-        self._store = store
+        if max_workers < 1:
+            msg = f"max_workers must be at least 1, not {max_workers}"
+            raise ValueError(msg)
+        self._store = retrying_store(store, retry)
         self._codec = codec if codec is not None else raw()
         self._prefix = key_prefix
         self.read_blindly = read_blindly
         self.read_blindly_default = read_blindly_default
         self._max_workers = max_workers
+        self._cache: ValueCache[V] | None = make_cache(cache)
         self._etags: dict[str, str] = {}
         self._lock = threading.RLock()
         self._executor: ThreadPoolExecutor | None = None
@@ -122,7 +135,10 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
 
     @property
     def store(self) -> Store:
-        """The store holding the bytes."""
+        """The store this mapping calls.
+
+        A `RetryingStore` around the store given, unless built with `retry=None`.
+        """
         return self._store
 
     @property
@@ -134,6 +150,11 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
     def key_prefix(self) -> str:
         """The prefix added to every key in the store."""
         return self._prefix
+
+    @property
+    def cache(self) -> ValueCache[V] | None:
+        """The read cache, or None when the mapping was built without one."""
+        return self._cache
 
     @property
     def etags(self) -> Mapping[str, str]:
@@ -211,20 +232,57 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
 
     def __getitem__(self, key: str) -> V:
         full = self._full_key(key)
+        value = self._read(key, full, use_cache=self._cache is not None)
+        if value is _MISSING:  # evicted while the server said "not modified"
+            value = self._read(key, full, use_cache=False)
+        return value  # type: ignore[no-any-return]
+
+    def _read(self, key: str, full: str, *, use_cache: bool) -> Any:
+        """One GET of `key`; `_MISSING` if a cached value vanished meanwhile."""
         held = self._held(key)
+        cached = self._cache.etag(key) if use_cache and self._cache else None
         if self.read_blindly:
-            entry = self._store.get(full)
+            entry = self._store.get(full, if_none_match=cached)
             self._record(key, held, entry.etag if entry is not None else None)
             if entry is None:
-                return self.read_blindly_default  # type: ignore[no-any-return]
-            return self._decode(key, entry)
+                self._forget(key)
+                return self.read_blindly_default
+            return self._value(key, entry)
         if held is None:
             raise KeyError(key)
         with self._user_key(key):
-            entry = self._store.get(full, if_match=held)
+            if cached is not None and cached == held:
+                # Still one request: If-None-Match answers "not modified" when
+                # the held etag is current; a changed object is a conflict.
+                entry = self._store.get(full, if_none_match=held)
+                if entry is not None and entry.etag != held:
+                    raise EtagMismatchError(
+                        key,
+                        expected_etag=held,
+                        actual_etag=entry.etag,
+                        store=self._store.name,
+                    )
+            else:
+                entry = self._store.get(full, if_match=held)
             if entry is None:
                 raise EtagMismatchError(key, expected_etag=held, store=self._store.name)
-        return self._decode(key, entry)
+        return self._value(key, entry)
+
+    def _value(self, key: str, entry: Entry) -> Any:
+        """Decode `entry`, or take it from the cache when it was not modified."""
+        if self._cache is None:
+            return self._decode(key, entry)
+        if entry.not_modified:
+            found, value = self._cache.hit(key, entry.etag)
+            return value if found else _MISSING
+        self._cache.miss()
+        value = self._decode(key, entry)
+        self._cache.put(key, entry.etag, value, len(entry.data))
+        return value
+
+    def _forget(self, key: str) -> None:
+        if self._cache is not None:
+            self._cache.discard(key)
 
     def __setitem__(self, key: str, value: V) -> None:
         full = self._full_key(key)
@@ -239,6 +297,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
                 etag = self._store.put(
                     full, data, if_match=held, metadata=self._metadata()
                 )
+        self._forget(key)
         self._record(key, held, etag)
 
     def __delitem__(self, key: str) -> None:
@@ -248,6 +307,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
             raise KeyError(key)
         with self._user_key(key):
             self._store.delete(full, if_match=held)
+        self._forget(key)
         self._record(key, held, None)
 
     def __contains__(self, key: object) -> bool:
@@ -293,12 +353,16 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
                     self._etags.pop(key, None)
                 else:
                     self._etags[key] = entry.etag
+            if entry is None or (self._cache and self._cache.etag(key) != entry.etag):
+                self._forget(key)
             return
         cut = len(self._prefix)
         fresh = {item.key[cut:]: item.etag for item in self._store.list(self._prefix)}
         with self._lock:
             self._etags.clear()
             self._etags.update(fresh)
+        if self._cache is not None:
+            self._cache.retain(fresh)
 
     # -- coordination helpers --------------------------------------------------
 
@@ -315,6 +379,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
             etag = self._store.put(
                 full, data, if_none_match=True, metadata=self._metadata()
             )
+        self._forget(key)
         self._record(key, held, etag)
 
     def set(self, key: str, value: V, *, force: bool = False) -> None:
@@ -326,6 +391,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         data = self._encode(key, value)
         held = self._held(key)
         etag = self._store.put(full, data, metadata=self._metadata())
+        self._forget(key)
         self._record(key, held, etag)
 
     def modify(
@@ -366,6 +432,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
                     etag = self._store.put(
                         full, data, if_match=entry.etag, metadata=self._metadata()
                     )
+            self._forget(key)
             with self._lock:
                 self._etags[key] = etag
             return new
@@ -388,7 +455,8 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         self, keys: Iterable[str], fn: Callable[[str], Any]
     ) -> dict[str, Any]:
         """Run `fn(key)` for every key in parallel; raise BulkError for failures."""
-        futures = {key: self._pool().submit(fn, key) for key in keys}
+        pool = self._pool()
+        futures = {key: pool.submit(fn, key) for key in dict.fromkeys(keys)}
         results: dict[str, Any] = {}
         errors: dict[str, BaseException] = {}
         for key, future in futures.items():

@@ -42,6 +42,9 @@ EMULATOR_GAPS: dict[str, str] = {
     "test_clear_reports_conflicts_and_deletes_the_rest": _DELETE,
     "test_bulk_get_many_reports_missing_and_stale": _READ,
     "test_func_layer_encodes_and_conflicts_still_raise": _READ,
+    "test_get_many_reports_missing_and_changed_keys": _READ,
+    "test_reread_of_unchanged_value_transfers_no_body": _READ_NOT,
+    "test_blind_reads_revalidate_and_see_new_values": _READ_NOT,
 }
 """Tests (by name) that fail on fake-gcs-server only, with the reason."""
 

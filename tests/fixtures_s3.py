@@ -23,7 +23,7 @@ MOTO_CREDENTIALS: dict[str, Any] = {
     "aws_secret_access_key": "testing",
 }
 # No retries inside botocore, so every outcome of a race is seen as it happened.
-NO_RETRIES = Config(retries={"max_attempts": 1})
+NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
 
 @pytest.fixture

@@ -17,13 +17,16 @@ from typing import Any
 
 import pytest
 
+import cloudmap
 from cloudmap import (
     AccessDeniedError,
     CloudMapping,
     Codec,
     CodecError,
+    ConfigError,
     ContainerNotFoundError,
     LocalStore,
+    ReadOnlyError,
     StoreError,
 )
 from cloudmap.codecs import json, pickle, raw, text, zlib
@@ -263,3 +266,44 @@ def test_read_only_directory_raises_access_denied(
     assert m["existing"] == b"v"
     assert snapshot(store) == before
     assert not list((root / ".cloudmap" / "tmp").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("target", "ini"),
+    [
+        ("ftp://host/path", None),
+        ("s3://", None),
+        ("gs://bucket?no_such_option=1", None),
+        ("config.ini", "[default]\n"),
+        ("config.ini", "[default]\nproviders = a\n"),
+        ("config.ini", "not an ini file"),
+    ],
+)
+def test_bad_targets_raise_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, ini: str | None
+) -> None:
+    """Bad URLs and ini files raise ConfigError and create nothing."""
+    monkeypatch.chdir(tmp_path)
+    if ini is not None:
+        (tmp_path / target).write_text(ini)
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(ConfigError):
+        cloudmap.open(target).close()
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_read_only_shelf_refuses_writes(store_factory: StoreFactory) -> None:
+    """A shelf opened with flag 'r' raises ReadOnlyError on writes and changes nothing."""
+    # A shelf closes its store, so each one gets its own client.
+    with cloudmap.open(store_factory(), codec="json") as shelf:
+        shelf["existing"] = 1
+    store = store_factory()
+    before = snapshot(store)
+    with cloudmap.open(store_factory(), "r", codec="json") as shelf:
+        with pytest.raises(ReadOnlyError):
+            shelf["existing"] = 2
+        with pytest.raises(ReadOnlyError):
+            del shelf["existing"]
+        assert shelf["existing"] == 1
+    assert snapshot(store) == before
+    store.close()

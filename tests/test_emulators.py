@@ -158,7 +158,7 @@ def test_s3_create_only_put_is_enforced(s3_endpoint: str, unique_name: str) -> N
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",  # noqa: S106
-        config=Config(retries={"max_attempts": 1}),
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
     )
     try:
         first = client.put_object(
@@ -255,7 +255,7 @@ def test_s3_racing_creates_have_exactly_one_winner(
             region_name="us-east-1",
             aws_access_key_id="testing",
             aws_secret_access_key="testing",  # noqa: S106
-            config=Config(retries={"max_attempts": 1}),
+            config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
         )
         for _ in range(writers)
     ]

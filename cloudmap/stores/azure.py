@@ -229,12 +229,14 @@ class AzureBlobStore:
         max_single_put_size: values up to this many bytes go in one Put Blob;
             larger ones are uploaded in blocks and committed by a Put Block List
             that carries the same precondition. None keeps the SDK's 64 MiB.
-        **client_kwargs: passed to `ContainerClient`, e.g. `retry_total=0`,
+        **client_kwargs: passed to `ContainerClient`, e.g. `retry_total=3`,
             `transport=...`, `max_block_size=...`.
 
     Exactly one of `client`, `account_url` and `connection_string` is required.
-    The SDK's own retries stay on (`retry_total=3`) unless turned off here: a
-    retried conditional write whose first attempt landed fails its precondition.
+    A client built here makes one attempt per request (`retry_total=0`): an SDK
+    retry of a conditional write whose first attempt landed would fail its own
+    precondition and look like a conflict. `cloudmap.retry` retries instead and
+    recognises its own landed writes.
     """
 
     def __init__(
@@ -283,6 +285,8 @@ class AzureBlobStore:
         from azure.storage.blob import BlobServiceClient, ContainerClient  # noqa: PLC0415
 
         sources = [s for s in (client, account_url, connection_string) if s is not None]
+        if client is None:
+            client_kwargs = {"retry_total": 0, **client_kwargs}
         if len(sources) > 1:
             msg = "pass exactly one of client, account_url and connection_string"
             raise ValueError(msg)

@@ -74,11 +74,11 @@ class GCSStore:
         endpoint_url: an emulator or private endpoint, such as
             `http://127.0.0.1:4443`.
         create: create the bucket if it does not exist (needs a project).
-        retry: a `google.api_core.retry.Retry` (or the SDK's conditional
-            policy) passed to every call; None turns retries off. The default
-            keeps the SDK's policies, which retry reads, unconditional deletes
-            and only *conditional* writes (an unconditional upload is never
-            repeated).
+        retry: a `google.api_core.retry.Retry` passed to every call. The
+            default None makes one attempt per request: an SDK retry of a
+            conditional write whose first attempt landed would fail its own
+            precondition and look like a conflict, so `cloudmap.retry` retries
+            instead. `SDK_DEFAULT` keeps the SDK's own policies.
 
     A missing bucket raises `ContainerNotFoundError` on the first write or
     listing (a read or delete of a key in a missing bucket does too on real
@@ -94,7 +94,7 @@ class GCSStore:
         credentials: Any = None,
         endpoint_url: str | None = None,
         create: bool = False,
-        retry: Any = SDK_DEFAULT,
+        retry: Any = None,
     ) -> None:
         from google.cloud import storage  # noqa: PLC0415
 

@@ -332,7 +332,7 @@ def _make_client(
 
     ours = Config(
         max_pool_connections=max_pool_connections,
-        retries={"max_attempts": 1, "mode": "standard"},
+        retries={"total_max_attempts": 1, "mode": "standard"},
     )
     try:
         session = boto3.session.Session(

@@ -1,0 +1,373 @@
+"""The `cloudmap` command: inspect and move data in any store.
+
+Exit codes: 0 success; 1 a store or other failure; 2 bad usage, target or
+configuration; 3 key not found; 4 conflict (the key changed: `KeySyncError`);
+5 some keys failed (copy, sync, repair); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cloudmap import codecs
+from cloudmap._version import __version__
+from cloudmap.config import mapping_from_config, read_config
+from cloudmap.errors import CloudMapError, ConfigError, KeySyncError
+from cloudmap.targets import open_store, parse_target
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+    from cloudmap.store import Store
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_PARTIAL = range(6)
+EXIT_INTERRUPTED = 130
+
+
+class _NotFoundError(CloudMapError):
+    """The key asked for does not exist."""
+
+
+class _Progress:
+    """A tqdm bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool, description: str) -> None:
+        self._bar: Any = None
+        if enabled:
+            from tqdm import tqdm  # noqa: PLC0415 - only long commands on a TTY need it
+
+            # A terminal that reports no size (a bare pty) would hide the bar.
+            size = shutil.get_terminal_size()
+            self._bar = tqdm(
+                desc=description,
+                unit="key",
+                file=sys.stderr,
+                ncols=size.columns or 80,
+                nrows=size.lines or 24,
+            )
+
+    def total(self, count: int) -> None:
+        if self._bar is not None and self._bar.total != count:
+            self._bar.reset(total=count)
+
+    def advance(self, n: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def goto(self, position: int) -> None:
+        if self._bar is not None:
+            self._bar.update(position - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _emit(args: argparse.Namespace, data: object, text: str) -> None:
+    print(json.dumps(data) if args.json else text)  # noqa: T201 - the CLI's output
+
+
+def _show_progress(args: argparse.Namespace) -> bool:
+    return not args.json and not args.no_progress and sys.stderr.isatty()
+
+
+def _store(
+    target: str, *, create: bool = False, write: bool = False
+) -> tuple[Store, str]:
+    """Open a target; an ini file means its first (primary) provider.
+
+    A local directory written to is created when missing; a bucket only when
+    `create` is asked for.
+    """
+    if "://" not in target and Path(target).suffix.lower() == ".ini":
+        providers = read_config(target)
+        if write and len(providers) > 1:
+            msg = f"{target}: writes to a replicated config go through cloudmap.open()"
+            raise ConfigError(msg)
+        return providers[0].open_store(create=create), providers[0].prefix
+    parsed = parse_target(target)
+    return open_store(parsed, create=create or (write and parsed.provider == "local"))
+
+
+@contextlib.contextmanager
+def _opened(target: str, **options: bool) -> Iterator[tuple[Store, str]]:
+    store, prefix = _store(target, **options)
+    try:
+        yield store, prefix
+    finally:
+        store.close()
+
+
+def _ls(args: argparse.Namespace) -> int:
+    with _opened(args.target) as (store, prefix):
+        items = [
+            {"key": item.key[len(prefix) :], "etag": item.etag}
+            for item in store.list(prefix + args.prefix)
+        ]
+    if args.json:
+        _emit(args, items, "")
+    for item in [] if args.json else items:
+        _emit(
+            args, item, f"{item['etag']}\t{item['key']}" if args.long else item["key"]
+        )
+    return EXIT_OK
+
+
+def _get(args: argparse.Namespace) -> int:
+    with _opened(args.target) as (store, prefix):
+        entry = store.get(prefix + args.key)
+    if entry is None:
+        raise _NotFoundError(f"key {args.key!r} not found in {args.target}")
+    if args.output is not None:
+        Path(args.output).write_bytes(entry.data)
+    elif not args.json:
+        sys.stdout.buffer.write(entry.data)
+        sys.stdout.buffer.flush()
+    if args.json:
+        summary = {"key": args.key, "etag": entry.etag, "size": len(entry.data)}
+        summary["metadata"] = dict(entry.metadata)
+        _emit(args, summary, "")
+    return EXIT_OK
+
+
+def _put(args: argparse.Namespace) -> int:
+    data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    with _opened(args.target, write=True) as (store, prefix):
+        etag = store.put(
+            prefix + args.key, data, if_match=args.if_match, if_none_match=args.create
+        )
+    _emit(args, {"key": args.key, "etag": etag, "size": len(data)}, etag)
+    return EXIT_OK
+
+
+def _rm(args: argparse.Namespace) -> int:
+    with _opened(args.target, write=True) as (store, prefix):
+        etag = args.if_match
+        if etag is None:
+            entry = store.get(prefix + args.key)
+            if entry is None:
+                raise _NotFoundError(f"key {args.key!r} not found in {args.target}")
+            etag = entry.etag
+        store.delete(prefix + args.key, if_match=etag)
+    _emit(args, {"key": args.key, "deleted": True}, f"deleted {args.key}")
+    return EXIT_OK
+
+
+def _copy(args: argparse.Namespace) -> int:
+    from cloudmap.transfer import copy_keys, default_journal  # noqa: PLC0415
+
+    mirror = args.command == "sync"
+    journal = None if args.no_journal else args.journal
+    progress = _Progress(_show_progress(args), "sync" if mirror else "copy")
+    try:
+        with (
+            _opened(args.source) as (source, src_prefix),
+            _opened(args.destination, create=args.create, write=True) as (
+                destination,
+                dst_prefix,
+            ),
+        ):
+            if journal is None and not args.no_journal:
+                journal = default_journal(
+                    source.name + src_prefix, destination.name + dst_prefix
+                )
+            report = copy_keys(
+                source,
+                destination,
+                source_prefix=src_prefix,
+                destination_prefix=dst_prefix,
+                delete_extra=mirror,
+                journal=journal,
+                workers=args.workers,
+                on_total=progress.total,
+                on_progress=progress.advance,
+            )
+    finally:
+        progress.close()
+    text = (
+        f"copied {len(report.copied)}, skipped {len(report.skipped)}, "
+        f"deleted {len(report.deleted)}, failed {len(report.failed)}"
+    )
+    _emit(args, report.as_dict(), text)
+    for key, reason in report.failed.items():
+        print(f"cloudmap: {key}: {reason}", file=sys.stderr)  # noqa: T201
+    return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+def _repair(args: argparse.Namespace) -> int:
+    codec = codecs.pickle() if args.codec == "pickle" else getattr(codecs, args.codec)()
+    mapping = mapping_from_config(args.config, codec=codec)
+    progress = _Progress(_show_progress(args), "repair")
+
+    def advance(done: int, total: int) -> None:
+        progress.total(total)
+        progress.goto(done)
+
+    try:
+        repair: Callable[..., Any] | None = getattr(mapping, "repair", None)
+        if repair is None:
+            summary = {"lagging": 0, "copied": 0, "deleted": 0, "failed": {}}
+            _emit(args, summary, f"{args.config}: one provider, nothing to repair")
+            return EXIT_OK
+        report = repair(progress=advance)
+    finally:
+        progress.close()
+        close = getattr(mapping, "close", None)
+        if close is not None:
+            close()
+    failed = {
+        f"{key} on {name}": str(exc) for (key, name), exc in report.failed.items()
+    }
+    summary = {
+        "lagging": report.lagging,
+        "copied": len(report.copied),
+        "deleted": len(report.deleted),
+        "failed": failed,
+    }
+    text = (
+        f"{report.lagging} lagging keys: copied {len(report.copied)}, "
+        f"deleted {len(report.deleted)}, failed {len(failed)}"
+    )
+    _emit(args, summary, text)
+    for where, reason in failed.items():
+        print(f"cloudmap: {where}: {reason}", file=sys.stderr)  # noqa: T201
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from cloudmap.demo import run_demo  # noqa: PLC0415
+
+    progress = _Progress(_show_progress(args), "tasks claimed")
+    progress.total(args.tasks)
+    try:
+        with contextlib.ExitStack() as stack:
+            directory = args.dir or stack.enter_context(tempfile.TemporaryDirectory())
+            report = run_demo(
+                directory,
+                workers=args.workers,
+                tasks=args.tasks,
+                on_progress=progress.goto,
+            )
+    finally:
+        progress.close()
+    runs = sum(report.runs_per_worker.values())
+    where = report.directory if args.dir else "a temporary directory"
+    header = (
+        f"{report.workers} worker processes shared {report.tasks} tasks "
+        f"in {report.seconds:.2f} s ({where})"
+    )
+    totals = (
+        f"claims: {report.claims}, counter: {report.counter}, runs: {runs}, "
+        f"tasks: {report.tasks}"
+    )
+    verdict = "every task ran exactly once" if report.ok else "MISMATCH: see counts"
+    lines = [
+        header,
+        *(f"  {name} ran {n} tasks" for name, n in report.runs_per_worker.items()),
+        totals,
+        verdict,
+    ]
+    _emit(args, report.as_dict(), "\n".join(lines))
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cloudmap",
+        description=(
+            "Inspect and move data in a cloudmap store (a path or URL: "
+            "file://, memory://, s3://, az://, gs://, or an .ini file)."
+        ),
+        epilog=(
+            "exit codes: 0 ok, 1 failure, 2 usage or configuration, "
+            "3 key not found, 4 conflict, 5 some keys failed, 130 interrupted"
+        ),
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ls = commands.add_parser("ls", help="list keys")
+    ls.add_argument("target")
+    ls.add_argument("--prefix", default="", help="only keys starting with this")
+    ls.add_argument("-l", "--long", action="store_true", help="show etags too")
+    ls.set_defaults(run=_ls)
+
+    get = commands.add_parser("get", help="write a value to stdout or a file")
+    get.add_argument("target")
+    get.add_argument("key")
+    get.add_argument("-o", "--output", help="write to this file instead of stdout")
+    get.set_defaults(run=_get)
+
+    put = commands.add_parser("put", help="store a file (or - for stdin) under a key")
+    put.add_argument("target")
+    put.add_argument("key")
+    put.add_argument("file", help="a file, or - to read stdin")
+    condition = put.add_mutually_exclusive_group()
+    condition.add_argument("--create", action="store_true", help="fail if it exists")
+    condition.add_argument("--if-match", metavar="ETAG", help="fail unless unchanged")
+    put.set_defaults(run=_put)
+
+    rm = commands.add_parser("rm", help="delete a key")
+    rm.add_argument("target")
+    rm.add_argument("key")
+    rm.add_argument("--if-match", metavar="ETAG", help="fail unless unchanged")
+    rm.set_defaults(run=_rm)
+
+    for name, text in (
+        ("copy", "copy keys that differ from SOURCE to DESTINATION (resumable)"),
+        ("sync", "like copy, and delete DESTINATION keys missing from SOURCE"),
+    ):
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument("source")
+        sub.add_argument("destination")
+        sub.add_argument("--workers", type=int, default=8, help="parallel requests")
+        sub.add_argument("--journal", type=Path, help="resume record (default: cache)")
+        sub.add_argument("--no-journal", action="store_true", help="copy everything")
+        sub.add_argument("--create", action="store_true", help="create the bucket")
+        sub.set_defaults(run=_copy)
+
+    repair = commands.add_parser("repair", help="bring replicas of an ini in line")
+    repair.add_argument("config")
+    repair.add_argument("--codec", choices=["pickle", "json", "raw"], default="pickle")
+    repair.set_defaults(run=_repair)
+
+    demo = commands.add_parser("demo", help="run the worker-coordination demo")
+    demo.add_argument("--workers", type=int, default=4)
+    demo.add_argument("--tasks", type=int, default=40)
+    demo.add_argument("--dir", help="directory to use (default: a temporary one)")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_INTERRUPTED)
+    except _NotFoundError as exc:
+        return _fail(str(exc), EXIT_NOT_FOUND)
+    except KeySyncError as exc:
+        return _fail(str(exc), EXIT_CONFLICT)
+    except ConfigError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except (CloudMapError, OSError, ValueError, RuntimeError) as exc:
+        return _fail(f"{type(exc).__name__}: {exc}", EXIT_ERROR)
+    return code
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"cloudmap: error: {message}", file=sys.stderr)  # noqa: T201
+    return code

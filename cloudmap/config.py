@@ -1,0 +1,289 @@
+"""cshelve-compatible ini files: one provider, or several replicated.
+
+One provider, its options in `[default]`:
+
+```ini
+[default]
+provider    = aws-s3
+bucket_name = my-bucket
+auth_type   = access_key
+key_id      = $AWS_KEY_ID
+key_secret  = $AWS_KEY_SECRET
+
+[compression]
+algorithm = zlib
+level     = 6
+
+[provider_params]
+endpoint_url = http://127.0.0.1:9000
+```
+
+Several providers: `providers = a, b` (writes go to all, reads come from the
+first, as a `ReplicatedMapping`), `provider_routing = all` (cshelve's
+`strategy = all` is accepted too), and a section per provider with its own
+`[a.compression]` and `[a.provider_params]`. `$NAME` in any value reads an
+environment variable. Every mistake is a `ConfigError` naming the file, the
+section and the key.
+"""
+
+from __future__ import annotations
+
+import configparser
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cloudmap.codecs import Codec, zlib
+from cloudmap.errors import ConfigError
+from cloudmap.mapping import CloudMapping
+from cloudmap.store import Store, validate_key
+from cloudmap.targets import build_store, expand_env
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Mapping, MutableMapping
+
+__all__ = ["ProviderConfig", "mapping_from_config", "read_config"]
+
+_PROVIDERS = {
+    "aws-s3": "s3",
+    "azure-blob": "azure",
+    "gcs": "gcs",
+    "filesystem": "local",
+    "in-memory": "memory",
+}
+# ini option -> store constructor argument, per provider (None: handled apart).
+_OPTIONS: dict[str, dict[str, str | None]] = {
+    "s3": {
+        "bucket_name": None,
+        "auth_type": None,
+        "key_id": "aws_access_key_id",
+        "key_secret": "aws_secret_access_key",
+        "endpoint_url": "endpoint_url",
+        "region": "region_name",
+    },
+    "azure": {
+        "container_name": None,
+        "auth_type": None,
+        "environment_key": None,
+        "account_url": "account_url",
+    },
+    "gcs": {"bucket_name": None, "project": "project", "endpoint_url": "endpoint_url"},
+    "local": {"folder_path": None},
+    "memory": {"name": None},
+}
+_LOCATION = {
+    "s3": "bucket_name",
+    "azure": "container_name",
+    "gcs": "bucket_name",
+    "local": "folder_path",
+    "memory": "name",
+}
+_COMMON = frozenset({"provider", "prefix"})
+_ROUTING = frozenset({"all"})
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """One provider's section, resolved: store arguments and compression level."""
+
+    section: str
+    provider: str
+    location: str
+    prefix: str
+    kwargs: Mapping[str, Any]
+    compression: int | None
+
+    def open_store(self, *, create: bool) -> Store:
+        """Construct this provider's store."""
+        return build_store(self.provider, self.location, self.kwargs, create=create)
+
+
+def read_config(path: str | os.PathLike[str]) -> list[ProviderConfig]:
+    """Parse an ini file into its providers, in order (the first is the primary).
+
+    Raises:
+        ConfigError: the file is missing or invalid; the message names the file,
+            section and key.
+    """
+    file = Path(path)
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with file.open(encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except (OSError, configparser.Error) as exc:
+        raise ConfigError(f"{file}: cannot read the configuration: {exc}") from exc
+    if not parser.has_section("default"):
+        raise ConfigError(f"{file}: missing section [default]")
+    default = parser["default"]
+    if "providers" not in default:
+        return [_provider(file, parser, "default", "")]
+    routing = default.get("provider_routing", default.get("strategy", "all")).strip()
+    if routing not in _ROUTING:
+        key = "provider_routing" if "provider_routing" in default else "strategy"
+        msg = f"{file}: [default] {key} = {routing!r} is not supported (use 'all')"
+        raise ConfigError(msg)
+    names = [name.strip() for name in default["providers"].split(",") if name.strip()]
+    if not names:
+        raise ConfigError(f"{file}: [default] providers lists no provider")
+    for name in names:
+        if not parser.has_section(name):
+            msg = f"{file}: [default] providers: no [{name}] section for {name!r}"
+            raise ConfigError(msg)
+    return [_provider(file, parser, name, f"{name}.") for name in names]
+
+
+def _provider(
+    file: Path, parser: configparser.ConfigParser, section: str, sub: str
+) -> ProviderConfig:
+    options = dict(parser[section])
+    if section == "default":
+        for key in ("providers", "provider_routing", "strategy"):
+            options.pop(key, None)
+    where = f"{file}: [{section}]"
+    provider = _kind(options.get("provider"), where=where)
+    values = {
+        key: expand_env(value, where=f"{where} {key}") for key, value in options.items()
+    }
+    location_key = _LOCATION[provider]
+    location = values.get(location_key, "default" if provider == "memory" else "")
+    if not location:
+        raise ConfigError(f"{where} {location_key}: missing")
+    kwargs = _store_kwargs(provider, values, where=where)
+    kwargs.update(_params(file, parser, f"{sub}provider_params"))
+    prefix = values.get("prefix", "").strip("/")
+    if prefix:
+        try:
+            validate_key(prefix)
+        except ValueError as exc:
+            raise ConfigError(f"{where} prefix: {exc}") from exc
+    compression = _compression(file, parser, f"{sub}compression")
+    return ProviderConfig(
+        section, provider, location, f"{prefix}/" if prefix else "", kwargs, compression
+    )
+
+
+def _kind(kind: str | None, *, where: str) -> str:
+    if kind is None:
+        raise ConfigError(f"{where} provider: missing")
+    provider = _PROVIDERS.get(kind.strip())
+    if provider is None:
+        known = ", ".join(_PROVIDERS)
+        msg = f"{where} provider: unknown provider {kind!r} (known: {known})"
+        raise ConfigError(msg)
+    return provider
+
+
+def _store_kwargs(
+    provider: str, values: Mapping[str, str], *, where: str
+) -> dict[str, Any]:
+    """The store's constructor arguments from a provider section's options."""
+    known = _OPTIONS[provider]
+    for key in values:
+        if key not in known and key not in _COMMON:
+            allowed = ", ".join(sorted({*known, *_COMMON}))
+            msg = f"{where} {key}: unknown option (known: {allowed})"
+            raise ConfigError(msg)
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        argument = known.get(key)
+        if argument is not None:
+            kwargs[argument] = value
+    if provider == "azure":
+        kwargs.update(_azure_auth(values, where=where))
+    auth = values.get("auth_type", "access_key")
+    if provider == "s3" and auth not in {"access_key", "passwordless"}:
+        msg = f"{where} auth_type: {auth!r} is not one of access_key, passwordless"
+        raise ConfigError(msg)
+    return kwargs
+
+
+def _azure_auth(values: Mapping[str, str], *, where: str) -> dict[str, Any]:
+    """Cshelve's Azure auth types, mapped onto AzureBlobStore's arguments."""
+    auth = values.get("auth_type", "passwordless")
+    if auth == "connection_string":
+        variable = values.get("environment_key", "AZURE_STORAGE_CONNECTION_STRING")
+        return {
+            "connection_string": expand_env(
+                f"${{{variable}}}", where=f"{where} environment_key"
+            )
+        }
+    if auth == "access_key":
+        variable = values.get("environment_key", "AZURE_STORAGE_ACCESS_KEY")
+        return {
+            "credential": expand_env(
+                f"${{{variable}}}", where=f"{where} environment_key"
+            )
+        }
+    if auth in {"passwordless", "anonymous"}:
+        # The store falls back on the SDK's default credential chain.
+        return {}
+    msg = (
+        f"{where} auth_type: {auth!r} is not one of "
+        "access_key, connection_string, passwordless, anonymous"
+    )
+    raise ConfigError(msg)
+
+
+def _params(
+    file: Path, parser: configparser.ConfigParser, section: str
+) -> dict[str, str]:
+    if not parser.has_section(section):
+        return {}
+    where = f"{file}: [{section}]"
+    return {
+        key: expand_env(value.strip().strip('"'), where=f"{where} {key}")
+        for key, value in parser[section].items()
+    }
+
+
+def _compression(
+    file: Path, parser: configparser.ConfigParser, section: str
+) -> int | None:
+    if not parser.has_section(section):
+        return None
+    where = f"{file}: [{section}]"
+    options = parser[section]
+    algorithm = options.get("algorithm", "zlib").strip()
+    if algorithm != "zlib":
+        raise ConfigError(
+            f"{where} algorithm: {algorithm!r} is not supported (use zlib)"
+        )
+    text = options.get("level", "6").strip()
+    try:
+        level = int(text)
+    except ValueError:
+        level = None
+    if level is None or not -1 <= level <= 9:  # noqa: PLR2004
+        raise ConfigError(f"{where} level: {text!r} is not an integer from -1 to 9")
+    return level
+
+
+def mapping_from_config(
+    path: str | os.PathLike[str],
+    *,
+    codec: Codec,
+    create: bool = False,
+) -> MutableMapping[str, Any]:
+    """Build the mapping an ini file describes: a CloudMapping or ReplicatedMapping.
+
+    Each provider gets `codec`, followed by zlib when its compression section
+    asks for it.
+    """
+    providers = read_config(path)
+    mappings: list[CloudMapping[Any]] = []
+    for provider in providers:
+        chain = (
+            codec
+            if provider.compression is None
+            else codec | zlib(provider.compression)
+        )
+        store = provider.open_store(create=create)
+        mappings.append(CloudMapping(store, codec=chain, key_prefix=provider.prefix))
+    if len(mappings) == 1:
+        return mappings[0]
+    # Imported here: replication is only needed by multi-provider files.
+    replication = importlib.import_module("cloudmap.replication")
+    replicated: MutableMapping[str, Any] = replication.ReplicatedMapping(mappings)
+    return replicated

@@ -1,0 +1,364 @@
+"""Retry policies built on tenacity, and a store wrapper that applies them.
+
+Only `TransientStoreError` is retried: a `KeySyncError` means another writer
+won, and retrying it blindly would overwrite their value. Each store maps its
+SDK's errors to `TransientStoreError` in one place, helped by
+`is_transient_status` and `is_transient_exception`.
+
+A retried conditional write can meet its own first attempt: the server applied
+it, the response was lost, and the retry fails its precondition. `RetryingStore`
+tags every write with a unique id in the object's metadata and reads the object
+back once in that case, so a write that landed is reported as a success.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from typing import TypeVar
+
+import tenacity
+
+from cloudmap.errors import EtagMismatchError, KeySyncError, TransientStoreError
+from cloudmap.store import Entry, ListedKey, Store
+
+__all__ = [
+    "DEFAULT",
+    "WRITE_ID_METADATA_KEY",
+    "RetryingStore",
+    "default_retry",
+    "is_transient_exception",
+    "is_transient_status",
+    "outcome_unknown",
+    "retry_policy",
+    "retrying_store",
+]
+
+WRITE_ID_METADATA_KEY = "cloudmap-write-id"
+"""Metadata key holding the unique id of the write that stored an object."""
+
+T = TypeVar("T")
+
+_log = logging.getLogger(__name__)
+
+_TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# Provider error codes that mean "try again", whatever status carries them.
+_TRANSIENT_CODES = frozenset(
+    {
+        "SlowDown",  # S3 throttling (503)
+        "RequestTimeout",  # S3 (400)
+        "InternalError",  # S3 (500)
+        "ServiceUnavailable",  # S3, GCS (503)
+        "ConditionalRequestConflict",  # S3 (409): two conditional requests raced
+        "ServerBusy",  # Azure throttling (503)
+        "OperationTimedOut",  # Azure (500)
+        "InternalServerError",  # GCS, Azure
+        "TooManyRequests",  # GCS (429)
+        "Throttling",
+        "ThrottlingException",
+    }
+)
+# Errors raised before a request reached the server, by class name so that no
+# SDK is imported: botocore, urllib3, requests and azure-core all use these.
+_UNSENT_ERRORS = frozenset(
+    {
+        "ConnectionRefusedError",
+        "ConnectTimeoutError",
+        "ConnectTimeout",
+        "EndpointConnectionError",
+        "NewConnectionError",
+        "NameResolutionError",
+        "ServiceRequestError",
+    }
+)
+# Errors of the network or of an HTTP client that are worth a retry.
+_TRANSIENT_ERRORS = _UNSENT_ERRORS | {
+    "ConnectionError",
+    "ConnectionResetError",
+    "ConnectionAbortedError",
+    "BrokenPipeError",
+    "TimeoutError",
+    "ReadTimeoutError",
+    "ReadTimeout",
+    "Timeout",
+    "ConnectionClosedError",
+    "ProtocolError",
+    "IncompleteRead",
+    "RemoteDisconnected",
+    "ChunkedEncodingError",
+    "ServiceResponseError",
+    "DeadlineExceeded",
+}
+# Statuses with which a server refuses a request before acting on it.
+_REFUSED_STATUSES = frozenset({429, 503})
+
+
+def is_transient_status(status: int | None, code: str | None = None) -> bool:
+    """Whether an HTTP status or a provider error code is worth a retry.
+
+    Examples:
+        >>> is_transient_status(503), is_transient_status(412)
+        (True, False)
+        >>> is_transient_status(409, "ConditionalRequestConflict")
+        True
+    """
+    return status in _TRANSIENT_STATUSES or code in _TRANSIENT_CODES
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = link.__cause__ or link.__context__
+
+
+def _names(exc: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def _status_and_code(exc: BaseException) -> tuple[int | None, str | None]:
+    """Read the HTTP status and error code of botocore, azure or google errors."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):  # botocore ClientError
+        error = response.get("Error", {})
+        meta = response.get("ResponseMetadata", {})
+        return meta.get("HTTPStatusCode"), error.get("Code")
+    status = getattr(exc, "status_code", None)  # azure HttpResponseError
+    if isinstance(status, int):
+        return status, getattr(exc, "error_code", None)
+    status = getattr(exc, "code", None)  # google.api_core GoogleAPICallError
+    if isinstance(status, int):
+        return status, type(exc).__name__
+    return None, None
+
+
+def is_transient_exception(exc: BaseException) -> bool:
+    """Whether an SDK or network exception is worth a retry.
+
+    Recognises botocore, azure-core, google-api-core, requests, urllib3 and
+    builtin network errors without importing any of them. Stores call this in
+    their error mapping to decide on `TransientStoreError`.
+    """
+    status, code = _status_and_code(exc)
+    if status is not None or code is not None:
+        return is_transient_status(status, code)
+    return bool(_names(exc) & _TRANSIENT_ERRORS)
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """Whether the server may have applied the request that failed with `exc`.
+
+    False only when the error shows the request never reached the server (a
+    refused or timed-out connection) or was refused unapplied (429, 503).
+    Timeouts after sending, connection resets and other 5xx are ambiguous.
+    """
+    for link in _chain(exc):
+        if _names(link) & _UNSENT_ERRORS:
+            return False
+        status, _ = _status_and_code(link)
+        if status is not None:
+            return status not in _REFUSED_STATUSES
+    return True
+
+
+def retry_policy(
+    *,
+    attempts: int = 5,
+    max_delay: float = 30.0,
+    initial: float = 0.1,
+    max_wait: float = 5.0,
+    jitter: float = 0.1,
+    sleep: Callable[[float], None] | None = None,
+) -> tenacity.Retrying:
+    """A tenacity policy retrying `TransientStoreError` with exponential backoff.
+
+    Args:
+        attempts: calls made at most, the first one included.
+        max_delay: seconds after the first call past which no retry starts.
+        initial: the first wait, in seconds; each next one doubles.
+        max_wait: the longest single wait, in seconds.
+        jitter: a random 0..`jitter` seconds added to each wait, so that
+            clients throttled together do not retry together.
+        sleep: replaces `time.sleep` (tests pass a recorder).
+
+    Examples:
+        >>> slept = []
+        >>> policy = retry_policy(attempts=3, jitter=0, sleep=slept.append)
+        >>> calls = iter([TransientStoreError("503"), TransientStoreError("503")])
+        >>> def flaky():
+        ...     for exc in calls:
+        ...         raise exc
+        ...     return "ok"
+        >>> policy(flaky), slept
+        ('ok', [0.1, 0.2])
+    """
+    extra = {} if sleep is None else {"sleep": sleep}
+    return tenacity.Retrying(
+        stop=(
+            tenacity.stop_after_attempt(attempts) | tenacity.stop_after_delay(max_delay)
+        ),
+        wait=tenacity.wait_exponential(multiplier=initial, max=max_wait)
+        + tenacity.wait_random(0, jitter),
+        # A KeySyncError is not transient, so it is never retried here.
+        retry=tenacity.retry_if_exception_type(TransientStoreError),
+        before_sleep=tenacity.before_sleep_log(_log, logging.DEBUG),
+        reraise=True,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def default_retry() -> tenacity.Retrying:
+    """The default policy: 5 attempts within 30 s, backoff from 0.1 s to 5 s."""
+    return retry_policy()
+
+
+DEFAULT = default_retry()
+"""The policy `CloudMapping` uses unless given `retry=`."""
+
+
+class RetryingStore:
+    """A Store whose every call runs under a tenacity policy.
+
+    Conditional writes and deletes that fail their precondition after an
+    attempt with an unknown outcome are checked against the store: a write
+    whose id is stored, or a delete whose object is gone, succeeded.
+
+    Examples:
+        >>> from cloudmap.stores import MemoryStore
+        >>> store = RetryingStore(MemoryStore(), retry_policy(attempts=3))
+        >>> etag = store.put("a", b"1", if_none_match=True)
+        >>> store.get("a").data
+        b'1'
+    """
+
+    def __init__(self, store: Store, retrying: tenacity.Retrying) -> None:
+        self._store = store
+        self._retrying = retrying
+
+    @property
+    def inner(self) -> Store:
+        """The store the calls are forwarded to."""
+        return self._store
+
+    @property
+    def retrying(self) -> tenacity.Retrying:
+        """The policy each call runs under."""
+        return self._retrying
+
+    @property
+    def name(self) -> str:
+        """The inner store's name."""
+        return self._store.name
+
+    def __repr__(self) -> str:
+        return f"RetryingStore({self._store!r})"
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        # A copy per call: the same policy may be running in this thread already
+        # (modify() under a shared policy), and tenacity keeps per-thread state.
+        result: T = self._retrying.copy()(fn)
+        return result
+
+    def get(
+        self,
+        key: str,
+        *,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> Entry | None:
+        """Read `key`; see `cloudmap.store.Store.get`."""
+        return self._call(
+            lambda: self._store.get(key, if_match=if_match, if_none_match=if_none_match)
+        )
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+        metadata: Mapping[str, str] | None = None,
+    ) -> str:
+        """Write `key`, tagged with a fresh write id; see `cloudmap.store.Store.put`."""
+        write_id = uuid.uuid4().hex
+        tagged = {**(metadata or {}), WRITE_ID_METADATA_KEY: write_id}
+        unknown = False
+
+        def attempt() -> str:
+            nonlocal unknown
+            try:
+                return self._store.put(
+                    key,
+                    data,
+                    if_match=if_match,
+                    if_none_match=if_none_match,
+                    metadata=tagged,
+                )
+            except TransientStoreError as exc:
+                unknown = unknown or outcome_unknown(exc)
+                raise
+            except KeySyncError:
+                if unknown:
+                    entry = self._store.get(key)
+                    if entry is not None and (
+                        entry.metadata.get(WRITE_ID_METADATA_KEY) == write_id
+                    ):
+                        _log.info("write of %r in %s had landed", key, self.name)
+                        return entry.etag
+                raise
+
+        return self._call(attempt)
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        """Delete `key`; see `cloudmap.store.Store.delete`."""
+        unknown = False
+
+        def attempt() -> None:
+            nonlocal unknown
+            try:
+                self._store.delete(key, if_match=if_match)
+            except TransientStoreError as exc:
+                unknown = unknown or outcome_unknown(exc)
+                raise
+            except EtagMismatchError:
+                if unknown and self._store.get(key) is None:
+                    _log.info("delete of %r in %s had landed", key, self.name)
+                    return
+                raise
+
+        self._call(attempt)
+
+    def list(self, prefix: str = "") -> Iterator[ListedKey]:
+        """Yield every key under `prefix`; a failed listing restarts whole.
+
+        The listing is read in full before the first key is yielded, so that a
+        retry never yields a key twice.
+        """
+        yield from self._call(lambda: list(self._store.list(prefix)))
+
+    def close(self) -> None:
+        """Close the inner store."""
+        self._store.close()
+
+    def __enter__(self) -> RetryingStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def retrying_store(store: Store, retrying: tenacity.Retrying | None) -> Store:
+    """`store` with its calls run under `retrying`; as given when None.
+
+    A `RetryingStore` is unwrapped first, so that policies never nest (a nested
+    one would multiply the attempts).
+    """
+    if retrying is None:
+        return store
+    if isinstance(store, RetryingStore):
+        store = store.inner
+    return RetryingStore(store, retrying)

@@ -1,0 +1,276 @@
+"""`cloudmap.open()`: the `shelve` interface over any store.
+
+A script written for `shelve` switches by changing its import:
+
+```python
+import cloudmap as shelve
+
+with shelve.open("data") as db:          # a directory, or s3://bucket/prefix, ...
+    db["key"] = [1, 2, 3]
+```
+
+Values are pickled, as `shelve` does. Unpickling runs code chosen by whoever
+wrote the bytes: open a store that others can write with `codec="json"`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, MutableMapping
+from pathlib import Path
+from typing import Any, Literal
+
+from typing_extensions import Self
+
+from cloudmap import codecs
+from cloudmap.codecs import Codec
+from cloudmap.config import mapping_from_config
+from cloudmap.errors import BulkError, KeySyncError, ReadOnlyError
+from cloudmap.mapping import CloudMapping
+from cloudmap.store import Store
+from cloudmap.targets import open_store
+
+__all__ = ["Shelf", "open"]
+
+Flag = Literal["r", "w", "c", "n"]
+_CODECS = {"pickle": codecs.pickle, "json": codecs.json, "raw": codecs.raw}
+
+
+class Shelf(MutableMapping[str, Any]):
+    """A `shelve.Shelf` over a cloudmap mapping: every write is conditional.
+
+    Args:
+        mapping: the mapping holding the values (a `CloudMapping` or a
+            `ReplicatedMapping`); closed with the shelf.
+        writeback: keep every value read or written in memory, and on `sync()`
+            or `close()` write back those whose serialised bytes changed, each
+            conditioned on the etag it was read with.
+        read_only: refuse writes with `ReadOnlyError`.
+
+    After `close()`, every operation raises `ValueError`, as `shelve`'s do.
+    """
+
+    def __init__(
+        self,
+        mapping: MutableMapping[str, Any],
+        *,
+        writeback: bool = False,
+        read_only: bool = False,
+    ) -> None:
+        self._mapping = mapping
+        self.writeback = writeback
+        self.read_only = read_only
+        codec = getattr(mapping, "codec", None)
+        # Any deterministic serialisation detects a change; the mapping's own is exact.
+        self._codec = codec if isinstance(codec, Codec) else codecs.pickle()
+        self.cache: dict[str, Any] = {}
+        self._seen: dict[str, bytes] = {}
+        self._closed = False
+
+    @property
+    def mapping(self) -> MutableMapping[str, Any]:
+        """The mapping behind the shelf."""
+        self._check_open()
+        return self._mapping
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else repr(self._mapping)
+        return f"<Shelf {state}{' read-only' if self.read_only else ''}>"
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError("invalid operation on closed shelf")
+
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self.read_only:
+            raise ReadOnlyError("the shelf was opened read-only (flag 'r')")
+
+    def _remember(self, key: str, value: Any) -> None:
+        self.cache[key] = value
+        self._seen[key] = self._codec.dumps(value)
+
+    def __getitem__(self, key: str) -> Any:
+        self._check_open()
+        if key in self.cache:
+            return self.cache[key]
+        value = self._mapping[key]
+        if self.writeback:
+            self._remember(key, value)
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._check_writable()
+        # Written at once, as shelve does; writeback only adds the later check.
+        self._mapping[key] = value
+        if self.writeback:
+            self._remember(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self._check_writable()
+        del self._mapping[key]
+        self.cache.pop(key, None)
+        self._seen.pop(key, None)
+
+    def __contains__(self, key: object) -> bool:
+        self._check_open()
+        return key in self._mapping
+
+    def __iter__(self) -> Iterator[str]:
+        self._check_open()
+        return iter(self._mapping)
+
+    def __len__(self) -> int:
+        self._check_open()
+        return len(self._mapping)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of `key`, or `default` when the shelf has no such key."""
+        self._check_open()
+        if key in self._mapping:
+            return self[key]
+        return default
+
+    def clear(self) -> None:
+        """Delete every key, each conditioned on its etag."""
+        self._check_writable()
+        self._mapping.clear()
+        self.cache.clear()
+        self._seen.clear()
+
+    def _write_back(self) -> None:
+        """Write cached values whose bytes changed; keep the ones that failed."""
+        changed = {
+            key: value
+            for key, value in self.cache.items()
+            if self._codec.dumps(value) != self._seen[key]
+        }
+        if changed:
+            self._check_writable()
+        errors: dict[str, BaseException] = {}
+        set_many = getattr(self._mapping, "set_many", None)
+        if set_many is not None:
+            try:
+                set_many(changed)
+            except BulkError as exc:
+                errors = exc.errors
+        else:
+            for key, value in changed.items():
+                try:
+                    self._mapping[key] = value
+                except KeySyncError as exc:
+                    errors[key] = exc
+        for key in list(self.cache):
+            if key not in errors:
+                del self.cache[key]
+                del self._seen[key]
+        if len(errors) == 1:
+            raise next(iter(errors.values()))
+        if errors:
+            raise BulkError(errors)
+
+    def sync(self) -> None:
+        """Write back changed cached values, then refresh the keys from the store.
+
+        Raises:
+            KeySyncError: a cached value changed in the store since it was read;
+                the value stays cached, so `sync()` can be called again after
+                resolving it.
+            BulkError: several values failed to write back.
+        """
+        self._check_open()
+        if self.writeback:
+            self._write_back()
+        refresh = getattr(self._mapping, "sync_with_cloud", None)
+        if refresh is not None:
+            refresh()
+
+    def close(self) -> None:
+        """Write back changed cached values and close the mapping; idempotent."""
+        if self._closed:
+            return
+        try:
+            if self.writeback:
+                self._write_back()
+        finally:
+            self._closed = True
+            self.cache.clear()
+            self._seen.clear()
+            close = getattr(self._mapping, "close", None)
+            if close is not None:
+                close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def open(  # noqa: A001 - the point is to shadow shelve.open
+    target: str | os.PathLike[str] | Store,
+    flag: Flag = "c",
+    protocol: int | None = None,
+    writeback: bool = False,
+    *,
+    codec: str | Codec = "pickle",
+) -> Shelf:
+    """Open a shelf on a directory, URL, ini file or store, like `shelve.open`.
+
+    Args:
+        target: a directory path (the default, `LocalStore`), a URL
+            (`file://`, `memory://`, `s3://`, `az://`, `gs://`, see
+            `cloudmap.targets`), a cshelve-style `.ini` file, or a `Store`.
+        flag: `r` read-only, `w` read-write, `c` read-write and create the
+            directory or bucket if missing, `n` like `c` and delete every key first.
+        protocol: the pickle protocol (pickle codec only).
+        writeback: cache accessed values and write back the changed ones on
+            `sync()` and `close()` (see `Shelf`).
+        codec: `"pickle"` (the default, as in `shelve`; never on a store that
+            untrusted parties can write), `"json"`, `"raw"` or a `Codec`.
+
+    Raises:
+        ConfigError: the target or ini file is invalid.
+        ValueError: an unknown flag or codec.
+    """
+    if flag not in {"r", "w", "c", "n"}:
+        raise ValueError(f"flag must be one of 'r', 'w', 'c' or 'n', not {flag!r}")
+    chain = _codec(codec, protocol)
+    create = flag in {"c", "n"}
+    mapping: MutableMapping[str, Any]
+    if isinstance(target, Store):
+        mapping = CloudMapping(target, codec=chain)
+    elif _is_config(target):
+        mapping = mapping_from_config(target, codec=chain, create=create)
+    else:
+        store, prefix = open_store(target, create=create)
+        try:
+            mapping = CloudMapping(store, codec=chain, key_prefix=prefix)
+        except BaseException:
+            store.close()
+            raise
+    shelf = Shelf(mapping, writeback=writeback, read_only=flag == "r")
+    if flag == "n":
+        shelf.clear()
+    return shelf
+
+
+def _codec(codec: str | Codec, protocol: int | None) -> Codec:
+    if isinstance(codec, Codec):
+        if protocol is not None:
+            raise ValueError("protocol applies only to the pickle codec")
+        return codec
+    if codec not in _CODECS:
+        raise ValueError(
+            f"codec must be a Codec or one of {', '.join(_CODECS)}, not {codec!r}"
+        )
+    if codec == "pickle":
+        return codecs.pickle(protocol)
+    if protocol is not None:
+        raise ValueError("protocol applies only to the pickle codec")
+    return _CODECS[codec]()
+
+
+def _is_config(target: str | os.PathLike[str]) -> bool:
+    text = os.fspath(target)
+    return "://" not in text and Path(text).suffix.lower() == ".ini"

@@ -1,0 +1,192 @@
+"""cshelve-style ini files: providers, compression, $VAR expansion, errors."""
+
+from __future__ import annotations
+
+import pickle
+import zlib
+from typing import TYPE_CHECKING
+
+import pytest
+
+import cloudmap
+from cloudmap import CloudMapping, ConfigError
+from cloudmap.config import read_config
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def write_ini(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "cloudmap.ini"
+    path.write_text(text)
+    return path
+
+
+def test_filesystem_provider_with_compression(tmp_path: Path) -> None:
+    """A filesystem ini opens a shelf whose files hold zlib-compressed pickles."""
+    ini = write_ini(
+        tmp_path,
+        f"""
+[default]
+provider    = filesystem
+folder_path = {tmp_path}/data
+
+[compression]
+algorithm = zlib
+level = 9
+""",
+    )
+    with cloudmap.open(ini) as db:
+        db["k"] = {"a": [1, 2, 3]}
+    raw = (tmp_path / "data" / "k").read_bytes()
+    assert pickle.loads(zlib.decompress(raw)) == {"a": [1, 2, 3]}
+    with cloudmap.open(ini, "r") as db:
+        assert db["k"] == {"a": [1, 2, 3]}
+
+
+def test_values_expand_environment_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$NAME and ${NAME} in values read environment variables."""
+    monkeypatch.setenv("CLOUDMAP_TEST_DIR", str(tmp_path))
+    ini = write_ini(
+        tmp_path,
+        """
+[default]
+provider    = filesystem
+folder_path = ${CLOUDMAP_TEST_DIR}/env
+prefix      = runs
+""",
+    )
+    (provider,) = read_config(ini)
+    assert provider.location == f"{tmp_path}/env"
+    assert provider.prefix == "runs/"
+    with cloudmap.open(ini) as db:
+        db["x"] = 1
+    assert (tmp_path / "env" / "runs" / "x").exists()
+
+
+def test_in_memory_provider_shares_its_named_store(tmp_path: Path) -> None:
+    """An in-memory provider with a name shares data with memory://name."""
+    ini = write_ini(
+        tmp_path,
+        """
+[default]
+provider = in-memory
+name     = config-test
+""",
+    )
+    with cloudmap.open(ini) as db:
+        db["x"] = 1
+    with cloudmap.open("memory://config-test", "r") as db:
+        assert db["x"] == 1
+
+
+def test_several_providers_are_listed_in_order(tmp_path: Path) -> None:
+    """providers = a, b yields both sections in order, each with its compression."""
+    ini = write_ini(
+        tmp_path,
+        f"""
+[default]
+providers        = local, backup
+provider_routing = all
+
+[local]
+provider    = filesystem
+folder_path = {tmp_path}/a
+
+[backup]
+provider    = filesystem
+folder_path = {tmp_path}/b
+
+[backup.compression]
+algorithm = zlib
+level     = 1
+""",
+    )
+    first, second = read_config(ini)
+    assert (first.section, first.compression) == ("local", None)
+    assert (second.section, second.compression) == ("backup", 1)
+
+
+def test_several_providers_build_a_replicated_mapping(tmp_path: Path) -> None:
+    """Writes through a two-provider ini reach both directories."""
+    pytest.importorskip("cloudmap.replication")
+    ini = write_ini(
+        tmp_path,
+        f"""
+[default]
+providers        = primary, replica
+provider_routing = all
+
+[primary]
+provider    = filesystem
+folder_path = {tmp_path}/a
+
+[replica]
+provider    = filesystem
+folder_path = {tmp_path}/b
+""",
+    )
+    with cloudmap.open(ini) as db:
+        db["k"] = [1]
+    for folder in ("a", "b"):
+        with CloudMapping.with_pickle(cloudmap.LocalStore(tmp_path / folder)) as m:
+            assert m["k"] == [1]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[other]\nprovider = filesystem\n", r"missing section \[default\]"),
+        (
+            "[default]\nprovider = ftp\n",
+            r"\[default\] provider: unknown provider 'ftp'",
+        ),
+        ("[default]\nfolder_path = x\n", r"\[default\] provider: missing"),
+        ("[default]\nprovider = filesystem\n", r"\[default\] folder_path: missing"),
+        (
+            "[default]\nprovider = filesystem\nfolder_path = $CLOUDMAP_TEST_UNSET\n",
+            r"\[default\] folder_path: environment variable 'CLOUDMAP_TEST_UNSET'",
+        ),
+        (
+            "[default]\nproviders = a, b\n[a]\nprovider = in-memory\n",
+            r"\[default\] providers: no \[b\] section",
+        ),
+        (
+            "[default]\nprovider = in-memory\n[compression]\nlevel = 12\n",
+            r"\[compression\] level: '12'",
+        ),
+        (
+            "[default]\nprovider = in-memory\n[compression]\nlevel = high\n",
+            r"\[compression\] level: 'high'",
+        ),
+        (
+            "[default]\nprovider = in-memory\n[compression]\nalgorithm = lz4\n",
+            r"\[compression\] algorithm: 'lz4'",
+        ),
+        (
+            "[default]\nprovider = aws-s3\nbucket_name = b\nkey_idd = x\n",
+            r"\[default\] key_idd: unknown option",
+        ),
+        (
+            "[default]\nproviders = a\nprovider_routing = first\n[a]\nprovider = in-memory\n",
+            r"\[default\] provider_routing = 'first'",
+        ),
+    ],
+)
+def test_mistakes_name_file_section_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, message: str
+) -> None:
+    """Each mistake is a ConfigError naming the file, the section and the key."""
+    monkeypatch.delenv("CLOUDMAP_TEST_UNSET", raising=False)
+    ini = write_ini(tmp_path, text)
+    with pytest.raises(ConfigError, match=message) as info:
+        cloudmap.open(ini)
+    assert str(info.value).startswith(str(ini))
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    """Opening an ini file that does not exist raises ConfigError naming it."""
+    with pytest.raises(ConfigError, match=r"nope\.ini"):
+        cloudmap.open(tmp_path / "nope.ini")
