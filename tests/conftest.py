@@ -10,6 +10,7 @@ import pytest
 
 from cloudmap.store import Store
 from cloudmap.stores import LocalStore, MemoryStore
+from tests.scale import CI, STRESS, Scale
 
 pytest_plugins = [
     "tests.emulator_fixtures",
@@ -25,6 +26,21 @@ CLOUD_PROVIDERS = [
 ]
 PROVIDERS = ["memory", "local", *CLOUD_PROVIDERS]
 PROCESS_PROVIDERS = ["local", *CLOUD_PROVIDERS]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--stress` runs the reliability tests at the issue's full scale."""
+    parser.addoption(
+        "--stress",
+        action="store_true",
+        help="run concurrency, crash and model-based tests at full scale",
+    )
+
+
+@pytest.fixture(scope="session")
+def scale(pytestconfig: pytest.Config) -> Scale:
+    """The sizes the reliability tests run at (see tests/scale.py)."""
+    return STRESS if pytestconfig.getoption("--stress") else CI
 
 
 @pytest.fixture

@@ -185,7 +185,7 @@ class GCSStore:
         """Read `key` in one request; see `cloudmap.store.Store.get`."""
         from google.api_core import exceptions as gexc  # noqa: PLC0415
 
-        validate_key(key)
+        _validate_gcs_key(key)
         match = _generation(key, if_match, store=self.name)
         not_match = _generation_or_none(if_none_match)
         blob = self._bucket.blob(key)
@@ -235,7 +235,7 @@ class GCSStore:
             ValueError: both `if_match` and `if_none_match` are given, or a
                 metadata name is not lower case (HTTP returns it lower-cased).
         """
-        validate_key(key)
+        _validate_gcs_key(key)
         if if_match is not None and if_none_match:
             raise ValueError("pass if_match or if_none_match, not both")
         condition = 0 if if_none_match else _generation(key, if_match, store=self.name)
@@ -267,7 +267,7 @@ class GCSStore:
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         """Delete `key` in one request; see `cloudmap.store.Store.delete`."""
-        validate_key(key)
+        _validate_gcs_key(key)
         match = _generation(key, if_match, store=self.name)
         blob = self._bucket.blob(key)
         try:
@@ -491,3 +491,13 @@ def _map_gcs_errors(
     except gexc.GoogleAPIError as exc:
         msg = f"{store} failed on {key!r}: {exc}"
         raise StoreError(msg, key=key, store=store) from exc
+
+
+def _validate_gcs_key(key: str) -> None:
+    """`validate_key`, plus GCS's own rule: an object cannot be named `.` or `..`."""
+    validate_key(key)
+    if key in {".", ".."}:
+        msg = (
+            f"key {key!r} cannot be stored in GCS: objects cannot be named '.' or '..'"
+        )
+        raise ValueError(msg)

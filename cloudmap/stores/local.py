@@ -30,7 +30,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-from cloudmap.errors import EtagMismatchError, NotSupportedError, StoreError
+from cloudmap.errors import (
+    AccessDeniedError,
+    ContainerNotFoundError,
+    EtagMismatchError,
+    NotSupportedError,
+    StoreError,
+)
 from cloudmap.store import Entry, ListedKey, check_precondition, validate_key
 
 __all__ = ["LocalStore"]
@@ -55,13 +61,17 @@ class LocalStore:
         self, root: str | os.PathLike[str], *, create: bool = True, fsync: bool = True
     ) -> None:
         path = Path(root).expanduser()
+        with _map_os_errors(f"file://{path}", None):
+            self._open(path, create=create)
+        self._fsync = fsync
+
+    def _open(self, path: Path, *, create: bool) -> None:
         if create:
             path.mkdir(parents=True, exist_ok=True)
         elif not path.is_dir():
             msg = f"directory {str(path)!r} does not exist (pass create=True)"
-            raise StoreError(msg, store=f"file://{path}")
+            raise ContainerNotFoundError(msg, store=f"file://{path}")
         self._root = path.resolve()
-        self._fsync = fsync
         self._system = self._root / _SYSTEM_DIR
         self._meta_root = self._system / "meta"
         self._tmp = self._system / "tmp"
@@ -125,15 +135,16 @@ class LocalStore:
     # -- locking -----------------------------------------------------------
 
     @contextlib.contextmanager
-    def _locked(self, *, exclusive: bool) -> Iterator[None]:
+    def _locked(self, *, exclusive: bool, key: str | None = None) -> Iterator[None]:
         # One open file description per operation: flock then excludes other
         # threads of this process as well as other processes.
-        fd = os.open(self._lock_path, os.O_RDWR)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            yield
-        finally:
-            os.close(fd)
+        with _map_os_errors(self.name, key):
+            fd = os.open(self._lock_path, os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+                yield
+            finally:
+                os.close(fd)
 
     # -- reading state -------------------------------------------------------
 
@@ -167,7 +178,7 @@ class LocalStore:
     ) -> Entry | None:
         """Read `key`; see `cloudmap.store.Store.get`."""
         data_path, meta_path = self._paths(key)
-        with self._locked(exclusive=False):
+        with self._locked(exclusive=False, key=key):
             current = self._current(data_path, meta_path)
             etag = current[0] if current is not None else None
             if if_match is not None and etag != if_match:
@@ -198,7 +209,7 @@ class LocalStore:
         data_path, meta_path = self._paths(key)
         etag = f'"{uuid.uuid4().hex}"'
         meta = dict(metadata or {})
-        with self._locked(exclusive=True):
+        with self._locked(exclusive=True, key=key):
             current = self._current(data_path, meta_path)
             check_precondition(
                 key,
@@ -263,7 +274,7 @@ class LocalStore:
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         """Delete `key`; see `cloudmap.store.Store.delete`."""
         data_path, meta_path = self._paths(key)
-        with self._locked(exclusive=True):
+        with self._locked(exclusive=True, key=key):
             current = self._current(data_path, meta_path)
             check_precondition(
                 key,
@@ -312,7 +323,7 @@ class LocalStore:
                     yield from self._walk(Path(entry.path), key + "/", prefix)
             elif entry.is_file(follow_symlinks=False) and key.startswith(prefix):
                 data_path, meta_path = self._paths(key)
-                with self._locked(exclusive=False):
+                with self._locked(exclusive=False, key=key):
                     current = self._current(data_path, meta_path)
                 if current is not None:
                     yield ListedKey(key, current[0])
@@ -334,6 +345,23 @@ class LocalStore:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def _map_os_errors(store: str, key: str | None) -> Iterator[None]:
+    """Turn the file system's errors into StoreErrors, as cloud stores do."""
+    what = f"key {key!r} in {store}" if key is not None else store
+    try:
+        yield
+    except PermissionError as exc:
+        msg = f"permission denied on {what}: {exc.strerror}"
+        raise AccessDeniedError(msg, key=key, store=store) from exc
+    except OSError as exc:
+        if exc.errno == errno.EROFS:
+            msg = f"{what} is on a read-only file system"
+            raise AccessDeniedError(msg, key=key, store=store) from exc
+        msg = f"file system error on {what}: {exc.strerror or exc}"
+        raise StoreError(msg, key=key, store=store) from exc
 
 
 def _process_alive(pid: int) -> bool:

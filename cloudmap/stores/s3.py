@@ -124,9 +124,9 @@ class S3Store:
             condition riding on the final `CompleteMultipartUpload`.
         config: a `botocore.config.Config` merged over ours (its settings win).
 
-    The client built here does not retry (`max_attempts=1`): a conditional write
-    retried inside botocore after its first attempt landed would fail its own
-    precondition and report a false conflict. Retry `TransientStoreError` with
+    The client built here does not retry (`total_max_attempts=1`): a conditional
+    write retried inside botocore after its first attempt landed would fail its
+    own precondition and report a false conflict. Retry `TransientStoreError` with
     `cloudmap.retry` instead, or pass `config=` to choose otherwise.
     """
 
