@@ -208,32 +208,38 @@ class LocalStore:
         """Write `key`; see `cloudmap.store.Store.put`."""
         data_path, meta_path = self._paths(key)
         etag = f'"{uuid.uuid4().hex}"'
-        meta = dict(metadata or {})
-        with self._locked(exclusive=True, key=key):
-            current = self._current(data_path, meta_path)
-            check_precondition(
-                key,
-                current[0] if current is not None else None,
-                if_match=if_match,
-                if_none_match=if_none_match,
-                store=self.name,
-            )
-            if current is None and data_path.is_dir():
-                msg = (
-                    f"key {key!r} cannot be stored in {self.name}: a folder of that "
-                    "name "
-                    "holds other keys (a file and a folder cannot share a path)"
+        with _map_os_errors(self.name, key):
+            # The value is written and fsynced before the lock is taken, so
+            # writers of different keys only serialise on the short commit.
+            temp_data = self._write_temp(bytes(data), fsync=self._fsync)
+        try:
+            stat = temp_data.stat()
+            record = {
+                "etag": etag,
+                "metadata": dict(metadata or {}),
+                "identity": [stat.st_ino, stat.st_size, stat.st_mtime_ns],
+            }
+            with self._locked(exclusive=True, key=key):
+                current = self._current(data_path, meta_path)
+                check_precondition(
+                    key,
+                    current[0] if current is not None else None,
+                    if_match=if_match,
+                    if_none_match=if_none_match,
+                    store=self.name,
                 )
-                raise NotSupportedError(msg)
-            temp_data = self._write_temp(bytes(data))
-            try:
-                stat = temp_data.stat()
-                record = {
-                    "etag": etag,
-                    "metadata": meta,
-                    "identity": [stat.st_ino, stat.st_size, stat.st_mtime_ns],
-                }
-                temp_meta = self._write_temp(json.dumps(record).encode("utf-8"))
+                if current is None and data_path.is_dir():
+                    msg = (
+                        f"key {key!r} cannot be stored in {self.name}: a folder of "
+                        "that name holds other keys (a file and a folder cannot "
+                        "share a path)"
+                    )
+                    raise NotSupportedError(msg)
+                # No fsync: a sidecar lost in a crash no longer matches the data
+                # file, which then reads whole under a stat-derived etag.
+                temp_meta = self._write_temp(
+                    json.dumps(record).encode("utf-8"), fsync=False
+                )
                 try:
                     self._make_parents(key, data_path)
                     meta_path.parent.mkdir(parents=True, exist_ok=True)
@@ -241,8 +247,8 @@ class LocalStore:
                     temp_meta.replace(meta_path)
                 finally:
                     temp_meta.unlink(missing_ok=True)
-            finally:
-                temp_data.unlink(missing_ok=True)
+        finally:
+            temp_data.unlink(missing_ok=True)
         return etag
 
     def _make_parents(self, key: str, data_path: Path) -> None:
@@ -256,7 +262,7 @@ class LocalStore:
             raise NotSupportedError(msg) from exc
         self._check_inside(key, data_path.parent)
 
-    def _write_temp(self, payload: bytes) -> Path:
+    def _write_temp(self, payload: bytes, *, fsync: bool) -> Path:
         path = self._tmp / f"{os.getpid()}-{uuid.uuid4().hex}.tmp"
         # os.open honours the umask, unlike mkstemp's fixed 0o600.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -265,7 +271,7 @@ class LocalStore:
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
-            if self._fsync:
+            if fsync:
                 os.fsync(fd)
         finally:
             os.close(fd)
