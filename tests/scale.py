@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Scale:
-    """Sizes of the concurrency, crash and model-based tests."""
+    """Sizes of the concurrency, crash, model-based and large-value tests."""
 
     name: str
     processes: int
@@ -23,6 +23,7 @@ class Scale:
     crash_rounds: int
     model_examples: int
     model_examples_emulator: int
+    large_value_mb: int
 
     @property
     def total_increments(self) -> int:
@@ -41,6 +42,7 @@ CI = Scale(
     crash_rounds=20,
     model_examples=60,
     model_examples_emulator=10,
+    large_value_mb=40,
 )
 
 STRESS = Scale(
@@ -54,4 +56,5 @@ STRESS = Scale(
     crash_rounds=200,
     model_examples=1000,
     model_examples_emulator=100,
+    large_value_mb=200,
 )
