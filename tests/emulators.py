@@ -784,7 +784,7 @@ def make_s3_bucket(endpoint: str, name: str) -> str:
         endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106
+        aws_secret_access_key="testing",
     )
     try:
         client.create_bucket(Bucket=name)

@@ -157,7 +157,7 @@ def test_s3_create_only_put_is_enforced(s3_endpoint: str, unique_name: str) -> N
         endpoint_url=s3_endpoint,
         region_name="us-east-1",
         aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106
+        aws_secret_access_key="testing",
         config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
     )
     try:
@@ -254,7 +254,7 @@ def test_s3_racing_creates_have_exactly_one_winner(
             endpoint_url=s3_endpoint,
             region_name="us-east-1",
             aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106
+            aws_secret_access_key="testing",
             config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
         )
         for _ in range(writers)

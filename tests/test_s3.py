@@ -214,8 +214,8 @@ def test_name_and_repr_hold_no_credentials(s3_endpoint: str, s3_bucket: str) -> 
         endpoint_url=s3_endpoint,
         region_name="us-east-1",
         aws_access_key_id="AKIDSECRETID",
-        aws_secret_access_key="SUPERSECRETKEY",  # noqa: S106
-        aws_session_token="SESSIONSECRET",  # noqa: S106
+        aws_secret_access_key="SUPERSECRETKEY",
+        aws_session_token="SESSIONSECRET",
     ) as store:
         mapping: CloudMapping[bytes] = CloudMapping(store)
         for text in (store.name, repr(store), repr(mapping)):

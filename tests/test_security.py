@@ -8,6 +8,7 @@ any cloud credential set in the environment.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import pickle
@@ -24,6 +25,7 @@ from cloudmap import (
     CodecError,
     LocalMapping,
     LocalStore,
+    S3Store,
     codecs,
 )
 from cloudmap.store import Store
@@ -84,13 +86,8 @@ def exception_texts(exc: BaseException) -> Iterator[str]:
         todo += [e for e in (current.__cause__, current.__context__) if e is not None]
 
 
-def test_no_secret_in_reprs_errors_or_logs(
-    store_factory: StoreFactory, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Reprs, exception messages and DEBUG log records never contain a credential."""
-    caplog.set_level(logging.DEBUG)
-    for name in SDK_LOGGERS:
-        caplog.set_level(logging.DEBUG, logger=name)
+def exercise(store_factory: StoreFactory) -> list[str]:
+    """Run writes, conflicts and failures; return every repr and error text seen."""
     texts: list[str] = []
     store = store_factory()
     with (
@@ -128,15 +125,69 @@ def test_no_secret_in_reprs_errors_or_logs(
         second.delete_many(list(second))
         texts += [repr(store), store.name, str(store), repr(first), str(second)]
     store.close()
-    texts += [record.getMessage() for record in caplog.records]
+    return texts
+
+
+def leaks(
+    secrets: list[str], texts: list[str], caplog: pytest.LogCaptureFixture
+) -> list[tuple[str, str]]:
+    """Each (secret prefix, text) where a secret shows in a text or a log record."""
+    texts = texts + [record.getMessage() for record in caplog.records]
     texts += [record.exc_text or "" for record in caplog.records]
-    leaks = [
+    return [
         (secret[:6], text[:200])
-        for secret in known_secrets()
+        for secret in secrets
         for text in texts
         if secret in text
     ]
-    assert leaks == []
+
+
+@pytest.fixture
+def debug_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Every logger, the SDKs' included, captured at DEBUG."""
+    caplog.set_level(logging.DEBUG)
+    for name in SDK_LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    return caplog
+
+
+def test_no_secret_in_reprs_errors_or_logs(
+    store_factory: StoreFactory, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    """Reprs, exception messages and DEBUG log records never contain a credential."""
+    texts = exercise(store_factory)
+    assert leaks(known_secrets(), texts, debug_logs) == []
+
+
+PLANTED_SECRET = "PLANTED-secret-access-key-0123456789abcdef"
+PLANTED_TOKEN = "PLANTED-session-token-fedcba9876543210"
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize("source", ["arguments", "environment"])
+def test_planted_s3_keys_never_show(
+    s3_endpoint: str,
+    s3_bucket: str,
+    source: str,
+    monkeypatch: pytest.MonkeyPatch,
+    debug_logs: pytest.LogCaptureFixture,
+) -> None:
+    """An S3 secret key and session token, given or from the environment, show nowhere."""
+    credentials = {
+        "aws_access_key_id": "AKIAPLANTEDKEYID0000",
+        "aws_secret_access_key": PLANTED_SECRET,
+        "aws_session_token": PLANTED_TOKEN,
+    }
+    if source == "environment":
+        for name, value in credentials.items():
+            monkeypatch.setenv(name.upper(), value)
+        credentials = {}
+    options = {"endpoint_url": s3_endpoint, "region_name": "us-east-1", **credentials}
+    texts = exercise(functools.partial(S3Store, s3_bucket, **options))
+    with pytest.raises(CloudMapError) as info:
+        S3Store("no-such-bucket-here", **options).put("k", b"v")
+    texts += exception_texts(info.value)
+    assert leaks([PLANTED_SECRET, PLANTED_TOKEN], texts, debug_logs) == []
 
 
 class Boom:

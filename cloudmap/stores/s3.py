@@ -24,6 +24,7 @@ import contextlib
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from cloudmap._redact import redact_from_logs
 from cloudmap.errors import (
     AccessDeniedError,
     ConfigError,
@@ -87,6 +88,9 @@ _NOT_FOUND = 404
 _CONFLICT = 409
 _PRECONDITION_FAILED = 412
 _DENIED_STATUSES = frozenset({401, 403})
+
+
+_BOTOCORE_LOGGERS = ("botocore.auth", "botocore.endpoint", "botocore.parsers")
 
 
 class _NotModifiedError(StoreError):
@@ -187,6 +191,12 @@ class S3Store:
                 config=config,
             )
             self._owns_client = True
+        # botocore logs signed requests at DEBUG, the session token included.
+        redact_from_logs(
+            _BOTOCORE_LOGGERS,
+            secrets=[aws_secret_access_key, aws_session_token],
+            headers=["x-amz-security-token"],
+        )
         if create:
             self._create_bucket()
 
