@@ -18,9 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
-from typing import Any, Literal
-
-from typing_extensions import Self
+from typing import TYPE_CHECKING, Any, Literal
 
 from cloudmap import codecs
 from cloudmap.codecs import Codec
@@ -28,6 +26,9 @@ from cloudmap.config import mapping_from_config
 from cloudmap.errors import BulkError, KeySyncError, ReadOnlyError
 from cloudmap.mapping import CloudMapping
 from cloudmap.store import Store
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 from cloudmap.targets import open_store
 
 __all__ = ["Shelf", "open"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import cloudmap
 
@@ -40,3 +42,48 @@ def test_import_loads_no_cloud_sdk() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+RUNTIME_DEPENDENCIES = {"tenacity", "zict", "tqdm"}
+
+
+class _ImportTimeImports(ast.NodeVisitor):
+    """Collects modules imported when a module runs: not in functions or TYPE_CHECKING."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        """Function bodies run later, if ever: a lazy import is fine there."""
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]  # noqa: N815
+
+    def visit_If(self, node: ast.If) -> None:
+        if "TYPE_CHECKING" not in ast.unparse(node.test):
+            self.generic_visit(node)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        self.names |= {alias.name.split(".")[0] for alias in node.names}
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level == 0 and node.module:
+            self.names.add(node.module.split(".")[0])
+
+
+def _module_level_imports(tree: ast.Module) -> set[str]:
+    visitor = _ImportTimeImports()
+    visitor.visit(tree)
+    return visitor.names
+
+
+def test_import_needs_only_declared_dependencies() -> None:
+    """Importing any cloudmap module needs nothing beyond the declared dependencies."""
+    package = Path(cloudmap.__file__).parent
+    allowed = set(sys.stdlib_module_names) | RUNTIME_DEPENDENCIES | {"cloudmap"}
+    undeclared = {
+        str(path.relative_to(package)): sorted(names - allowed)
+        for path in package.rglob("*.py")
+        if path.name != "testing.py"  # the contract suite needs pytest, by design
+        and (names := _module_level_imports(ast.parse(path.read_text()))) - allowed
+    }
+    assert undeclared == {}
