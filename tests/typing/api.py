@@ -1,0 +1,55 @@
+"""Type-checked in CI (`mypy --strict tests/typing`), never run.
+
+Every store must be assignable to the `Store` protocol, and the public API must
+type-check the way users write it.
+"""
+
+from __future__ import annotations
+
+from cloudmap import (
+    AzureBlobStore,
+    CacheSpec,
+    CloudMapping,
+    GCSStore,
+    KeySyncError,
+    LocalMapping,
+    LocalStore,
+    MemoryStore,
+    ReplicatedMapping,
+    S3Store,
+    Store,
+    codecs,
+)
+
+
+def every_store_is_a_store() -> list[Store]:
+    """Each implementation satisfies the protocol structurally."""
+    memory: Store = MemoryStore()
+    local: Store = LocalStore("/tmp/cloudmap")
+    s3: Store = S3Store("bucket", region_name="eu-west-1")
+    azure: Store = AzureBlobStore(
+        "container", connection_string="UseDevelopmentStorage=true"
+    )
+    gcs: Store = GCSStore("bucket", project="p")
+    return [memory, local, s3, azure, gcs]
+
+
+def mappings_are_typed(store: Store) -> int:
+    """CloudMapping[V] reads and writes V; modify returns V."""
+    raw: CloudMapping[bytes] = CloudMapping(store)
+    raw["k"] = b"v"
+    data: bytes = raw["k"]
+    counters: CloudMapping[int] = CloudMapping(
+        store, codec=codecs.json(), cache=CacheSpec()
+    )
+    total: int = counters.modify("n", lambda n: n + 1, default=0)
+    try:
+        counters.create("lock", 1)
+    except KeySyncError as exc:
+        expected: str | None = exc.expected_etag
+        del expected
+    with LocalMapping[str]("/tmp/cloudmap", codec=codecs.text()) as texts:
+        texts["greeting"] = "hi"
+    replicated = ReplicatedMapping([raw, CloudMapping[bytes](MemoryStore())])
+    replicated["k"] = data
+    return total
