@@ -228,6 +228,22 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
     def _metadata(self) -> dict[str, str]:
         return {CODEC_METADATA_KEY: self._codec.name}
 
+    def _put(self, key: str, full: str, data: bytes, etag: str | None) -> str:
+        """One conditional PUT: replace `etag`, or create when `etag` is None."""
+        with self._user_key(key):
+            return self._store.put(
+                full,
+                data,
+                if_match=etag,
+                if_none_match=etag is None,
+                metadata=self._metadata(),
+            )
+
+    def _wrote(self, key: str, held: str | None, etag: str | None) -> None:
+        """After our write or delete: drop the cached value, record the new etag."""
+        self._forget(key)
+        self._record(key, held, etag)
+
     # -- the mapping protocol -------------------------------------------------
 
     def __getitem__(self, key: str) -> V:
@@ -288,17 +304,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         full = self._full_key(key)
         data = self._encode(key, value)
         held = self._held(key)
-        with self._user_key(key):
-            if held is None:
-                etag = self._store.put(
-                    full, data, if_none_match=True, metadata=self._metadata()
-                )
-            else:
-                etag = self._store.put(
-                    full, data, if_match=held, metadata=self._metadata()
-                )
-        self._forget(key)
-        self._record(key, held, etag)
+        self._wrote(key, held, self._put(key, full, data, held))
 
     def __delitem__(self, key: str) -> None:
         full = self._full_key(key)
@@ -307,8 +313,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
             raise KeyError(key)
         with self._user_key(key):
             self._store.delete(full, if_match=held)
-        self._forget(key)
-        self._record(key, held, None)
+        self._wrote(key, held, None)
 
     def __contains__(self, key: object) -> bool:
         with self._lock:
@@ -375,12 +380,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         full = self._full_key(key)
         data = self._encode(key, value)
         held = self._held(key)
-        with self._user_key(key):
-            etag = self._store.put(
-                full, data, if_none_match=True, metadata=self._metadata()
-            )
-        self._forget(key)
-        self._record(key, held, etag)
+        self._wrote(key, held, self._put(key, full, data, None))
 
     def set(self, key: str, value: V, *, force: bool = False) -> None:
         """Write `key`; with `force=True`, unconditionally (last writer wins)."""
@@ -390,9 +390,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         full = self._full_key(key)
         data = self._encode(key, value)
         held = self._held(key)
-        etag = self._store.put(full, data, metadata=self._metadata())
-        self._forget(key)
-        self._record(key, held, etag)
+        self._wrote(key, held, self._store.put(full, data, metadata=self._metadata()))
 
     def modify(
         self,
@@ -422,16 +420,9 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
                 raise KeyError(key)
             old: V = default if entry is None else self._decode(key, entry)
             new = fn(old)
-            data = self._encode(key, new)
-            with self._user_key(key):
-                if entry is None:
-                    etag = self._store.put(
-                        full, data, if_none_match=True, metadata=self._metadata()
-                    )
-                else:
-                    etag = self._store.put(
-                        full, data, if_match=entry.etag, metadata=self._metadata()
-                    )
+            etag = self._put(
+                key, full, self._encode(key, new), None if entry is None else entry.etag
+            )
             self._forget(key)
             with self._lock:
                 self._etags[key] = etag
