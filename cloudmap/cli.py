@@ -115,7 +115,8 @@ def _ls(args: argparse.Namespace) -> int:
         ]
     if args.json:
         _emit(args, items, "")
-    for item in [] if args.json else items:
+        return EXIT_OK
+    for item in items:
         _emit(
             args, item, f"{item['etag']}\t{item['key']}" if args.long else item["key"]
         )

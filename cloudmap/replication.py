@@ -20,7 +20,6 @@ import tenacity
 from cloudmap.codecs import Codec
 from cloudmap.errors import (
     CloudMapError,
-    KeySyncError,
     ReplicationError,
     StoreError,
     TransientStoreError,
@@ -169,14 +168,12 @@ class ReplicatedMapping(MutableMapping[str, Any]):
             ):
                 try:
                     op(replica, index)
-                except (KeySyncError, KeyError) as exc:
-                    if index == 0:  # a conflict on the primary touches no replica
-                        raise
-                    outcomes[name] = exc
                 except StoreError as exc:
                     outcomes[name] = exc
                 except Exception as exc:
-                    if index == 0:  # a bad value or key, before anything changed
+                    # On the primary, a conflict, a missing key or a bad value
+                    # stops the write before any replica is touched.
+                    if index == 0:
                         raise
                     outcomes[name] = exc
                 else:
