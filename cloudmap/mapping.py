@@ -18,10 +18,10 @@ import tenacity
 from cloudmap.cache import CacheSpec, ValueCache, make_cache
 from cloudmap.codecs import CODEC_METADATA_KEY, Codec, json, pickle, raw, zlib
 from cloudmap.errors import BulkError, CodecError, EtagMismatchError, KeySyncError
-from cloudmap.retry import DEFAULT, retrying_store
+from cloudmap.retry import DEFAULT, default_modify_retry, retrying_store
 from cloudmap.store import Entry, Store, validate_key
 
-__all__ = ["CloudMapping", "default_modify_retry"]
+__all__ = ["CloudMapping"]
 
 V = TypeVar("V")
 
@@ -32,16 +32,6 @@ class _Missing:
 
 
 _MISSING: Any = _Missing()
-
-
-def default_modify_retry() -> tenacity.Retrying:
-    """The policy `modify()` uses against conflicts: jittered backoff, bounded."""
-    return tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(200) | tenacity.stop_after_delay(120),
-        wait=tenacity.wait_random_exponential(multiplier=0.005, max=0.5),
-        retry=tenacity.retry_if_exception_type(KeySyncError),
-        reraise=True,
-    )
 
 
 class CloudMapping(MutableMapping[str, V], Generic[V]):

@@ -1,8 +1,10 @@
 """Retry policies built on tenacity, and a store wrapper that applies them.
 
-Only `TransientStoreError` is retried: a `KeySyncError` means another writer
-won, and retrying it blindly would overwrite their value. Each store maps its
-SDK's errors to `TransientStoreError` in one place, helped by
+Store calls retry only `TransientStoreError`: a `KeySyncError` means another
+writer won, and retrying the same write blindly would overwrite their value.
+`default_modify_retry` is the one policy that retries conflicts, because
+`CloudMapping.modify()` re-reads the latest value before each attempt. Each
+store maps its SDK's errors to `TransientStoreError` in one place, helped by
 `is_transient_status` and `is_transient_exception`.
 
 A retried conditional write can meet its own first attempt: the server applied
@@ -27,6 +29,7 @@ __all__ = [
     "DEFAULT",
     "WRITE_ID_METADATA_KEY",
     "RetryingStore",
+    "default_modify_retry",
     "default_retry",
     "is_transient_exception",
     "is_transient_status",
@@ -217,6 +220,20 @@ def default_retry() -> tenacity.Retrying:
 
 DEFAULT = default_retry()
 """The policy `CloudMapping` uses unless given `retry=`."""
+
+
+def default_modify_retry() -> tenacity.Retrying:
+    """The policy `CloudMapping.modify()` retries conflicts under: jittered, bounded.
+
+    Unlike the transient-error policies above, it retries `KeySyncError` on
+    purpose: each attempt re-reads the latest value before writing again.
+    """
+    return tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(200) | tenacity.stop_after_delay(120),
+        wait=tenacity.wait_random_exponential(multiplier=0.005, max=0.5),
+        retry=tenacity.retry_if_exception_type(KeySyncError),
+        reraise=True,
+    )
 
 
 class RetryingStore:
