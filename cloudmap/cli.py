@@ -95,7 +95,11 @@ def _store(
             raise ConfigError(msg)
         return providers[0].open_store(create=create), providers[0].prefix
     parsed = parse_target(target)
-    return open_store(parsed, create=create or (write and parsed.provider == "local"))
+    return open_store(
+        parsed,
+        create=create or (write and parsed.provider == "local"),
+        read_only=not (write or create),
+    )
 
 
 @contextlib.contextmanager

@@ -244,7 +244,7 @@ def open(  # noqa: A001 - the point is to shadow shelve.open
     elif _is_config(target):
         mapping = mapping_from_config(target, codec=chain, create=create)
     else:
-        store, prefix = open_store(target, create=create)
+        store, prefix = open_store(target, create=create, read_only=flag == "r")
         try:
             mapping = CloudMapping(store, codec=chain, key_prefix=prefix)
         except BaseException:

@@ -167,9 +167,14 @@ def parse_target(target: str | os.PathLike[str]) -> Target:
 
 
 def open_store(
-    target: str | os.PathLike[str] | Target, *, create: bool = False
+    target: str | os.PathLike[str] | Target,
+    *,
+    create: bool = False,
+    read_only: bool = False,
 ) -> tuple[Store, str]:
     """Open the store a target names; return it with the key prefix to use.
+
+    `read_only` opens a local directory without creating or changing anything.
 
     Raises:
         ConfigError: the target or one of its options is invalid.
@@ -184,6 +189,8 @@ def open_store(
         kwargs[option] = converter(expand_env(value, where=f"{where}, option {key!r}"))
     if parsed.provider == "azure" and "account" in options:
         kwargs["account_url"] = f"https://{kwargs.pop('account')}.blob.core.windows.net"
+    if read_only and parsed.provider == "local":
+        kwargs["read_only"] = True
     return build_store(
         parsed.provider, parsed.location, kwargs, create=create
     ), parsed.prefix
