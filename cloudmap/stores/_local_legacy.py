@@ -82,9 +82,14 @@ def _read_json(fd: int, name: str) -> object:
 def remove_legacy(system_dir: Path) -> None:
     """Delete the old sidecars and lock file once they are in the index."""
     meta = system_dir / "meta"
-    if _stat.S_ISDIR(meta.lstat().st_mode):
+    try:
+        mode = meta.lstat().st_mode
+    except FileNotFoundError:
+        mode = 0  # another process migrating the same folder removed it first
+    if _stat.S_ISDIR(mode):
         # rmtree never follows a symlink inside the tree; the top was checked.
-        shutil.rmtree(meta)
+        # Errors are ignored: a concurrent migration may be deleting it too.
+        shutil.rmtree(meta, ignore_errors=True)
     (system_dir / "lock").unlink(missing_ok=True)
 
 
