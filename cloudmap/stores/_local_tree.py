@@ -14,7 +14,6 @@ import logging
 import os
 import stat as _stat
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cloudmap.errors import NotSupportedError
@@ -223,45 +222,57 @@ class Tree:
                     return
                 raise
 
-    def walk(self, prefix: str, warned: set[str]) -> Iterator[tuple[str, Identity]]:
-        """Yield (key, identity) of every regular file whose key starts with `prefix`.
+    def walk(self, prefix: str, warned: set[str]) -> list[tuple[str, Identity]]:
+        """(key, identity) of every regular file whose key starts with `prefix`, sorted.
 
         Names that are no valid key are skipped with one WARNING each.
         """
-        yield from self._walk(self.root_fd, "", prefix, warned, owned=False)
+        found: list[tuple[str, Identity]] = []
+        self._walk(self.root_fd, "", prefix, warned, found)
+        found.sort()
+        return found
 
     def _walk(
-        self, fd: int, base: str, prefix: str, warned: set[str], *, owned: bool
-    ) -> Iterator[tuple[str, Identity]]:
-        try:
-            with os.scandir(fd) as scan:
-                entries = sorted(scan, key=lambda entry: entry.name)
-            for entry in entries:
-                key = base + entry.name
-                if key == SYSTEM_DIR:
+        self,
+        fd: int,
+        base: str,
+        prefix: str,
+        warned: set[str],
+        found: list[tuple[str, Identity]],
+    ) -> None:
+        with os.scandir(fd) as scan:
+            entries = list(scan)
+        add = found.append
+        room = _MAX_KEY_BYTES - len(base.encode("utf-8", "surrogateescape"))
+        for entry in entries:
+            name = entry.name
+            key = base + name
+            if key == SYSTEM_DIR:
+                continue
+            # The common case, decided without encoding: an ASCII name that fits.
+            plain = name.isascii() and "\\" not in name and len(name) <= room
+            if entry.is_dir(follow_symlinks=False):
+                if not (key.startswith(prefix) or prefix.startswith(key + "/")):
                     continue
-                if entry.is_dir(follow_symlinks=False):
-                    if key.startswith(prefix) or prefix.startswith(key + "/"):
-                        if _skip(key, warned):
-                            continue
-                        child = self._open_dir(fd, entry.name, create=False)
-                        if child is not None:
-                            yield from self._walk(
-                                child, key + "/", prefix, warned, owned=True
-                            )
-                elif key.startswith(prefix) and entry.is_file(follow_symlinks=False):
-                    if _skip(key, warned):
-                        continue
-                    with contextlib.suppress(FileNotFoundError):
-                        yield key, identity(entry.stat(follow_symlinks=False))
-        finally:
-            if owned:
-                os.close(fd)
+                if not plain and _skip(key, warned):
+                    continue
+                child = self._open_dir(fd, name, create=False)
+                if child is not None:
+                    try:
+                        self._walk(child, key + "/", prefix, warned, found)
+                    finally:
+                        os.close(child)
+            elif key.startswith(prefix) and entry.is_file(follow_symlinks=False):
+                if not plain and _skip(key, warned):
+                    continue
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                add((key, (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)))
 
 
 def _skip(key: str, warned: set[str]) -> bool:
-    if key.isascii() and "\\" not in key and len(key) <= _MAX_KEY_BYTES:
-        return False  # the common case, decided without encoding the key
     problem = key_problem(key)
     if problem is None:
         return False

@@ -50,6 +50,7 @@ from cloudmap.stores._local_legacy import StaticIndex, load_sidecars, remove_leg
 from cloudmap.stores._local_tree import (
     SYSTEM_DIR,
     Folders,
+    Identity,
     SymlinkError,
     Tree,
     derived_etag,
@@ -63,8 +64,9 @@ _EMPTY: Mapping[str, str] = MappingProxyType({})
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FAILURES = (OSError, sqlite3.Error, SymlinkError)
 # Aliases: inside LocalStore, `list` names the method.
-_Listed = list[tuple[str, str | None]]
 _Keys = list[str]
+_Listing = list[ListedKey | tuple[str, Identity]]
+_SEEN_LIMIT = 65_536
 
 
 class LocalStore:
@@ -96,6 +98,7 @@ class LocalStore:
         self._fsync = fsync
         self._read_only = read_only
         self._warned: set[str] = set()
+        self._seen: dict[str, tuple[tuple[int, ...], str, Mapping[str, str]]] = {}
         self._root = path
         with self._errors(None):
             self._open(path, create=create and not read_only)
@@ -288,8 +291,12 @@ class LocalStore:
             return None
         fd, stat = opened
         ident = identity(stat)
+        seen = self._seen.get(key)
+        if seen is not None and seen[0] == ident:
+            return fd, stat.st_size, seen[1], seen[2]
         row = self._index.get(key)
         if row is not None and row.matches(ident):
+            self._remember(key, row)
             return fd, stat.st_size, row.etag, row.metadata()
         if self._read_only:
             return fd, stat.st_size, derived_etag(ident), _EMPTY
@@ -306,7 +313,20 @@ class LocalStore:
             if row is None or not row.matches(ident):
                 row = Row(derived_etag(ident), "{}", ident)
                 tx.put(key, row)
+            self._remember(key, row)
             return fd, stat.st_size, row.etag, row.metadata()
+
+    def _remember(self, key: str, row: Row) -> None:
+        """Keep a row whose file was seen, to skip the index on its next read.
+
+        Safe without checking the index: a file identity, once recorded with
+        an etag, is never recorded with another (every write makes a new file).
+        """
+        if row.ident[3] == -1:
+            return  # a row of the old layout: it matches on less than a whole identity
+        if len(self._seen) >= _SEEN_LIMIT:
+            self._seen.clear()
+        self._seen[key] = (row.ident, row.etag, row.metadata())
 
     def _open_file(self, segments: list[str]) -> tuple[int, os.stat_result] | None:
         if len(segments) == 1:
@@ -349,7 +369,9 @@ class LocalStore:
                         if_match=if_match,
                         if_none_match=if_none_match,
                     )
-                    tx.put(key, Row(etag, record, identity(os.fstat(fd))))
+                    row = Row(etag, record, identity(os.fstat(fd)))
+                    tx.put(key, row)
+                self._remember(key, row)
             finally:
                 self._tree.discard(fd, name)
         return etag
@@ -424,6 +446,7 @@ class LocalStore:
                     return
                 os.unlink(segments[-1], dir_fd=folders.parent)
                 tx.delete(key)
+                self._seen.pop(key, None)
                 self._tree.prune(folders, segments)
             finally:
                 if folders is not None:
@@ -432,26 +455,27 @@ class LocalStore:
     # -- listing -------------------------------------------------------------
 
     def list(self, prefix: str = "") -> Iterator[ListedKey]:
-        """Yield keys starting with `prefix`, folder by folder."""
+        """Yield keys starting with `prefix`, in sorted order."""
         with self._errors(None):
-            found = list(self._tree.walk(prefix, self._warned))
+            found = self._tree.walk(prefix, self._warned)
             rows = self._index.rows(prefix)
-            listed: _Listed = []
+            listed: _Listing = []
             unknown: _Keys = []
             for key, ident in found:
                 row = rows.get(key)
                 if row is not None and matches(row[1:], ident):
-                    listed.append((key, row[0]))
+                    listed.append(ListedKey(key, row[0]))
                 elif self._read_only:
-                    listed.append((key, derived_etag(ident)))
+                    listed.append(ListedKey(key, derived_etag(ident)))
                 else:
-                    listed.append((key, None))
+                    listed.append((key, ident))
                     unknown.append(key)
             resolved = self._resolve(unknown) if unknown else {}
-        for key, known in listed:
-            etag = known if known is not None else resolved.get(key)
-            if etag is not None:
-                yield ListedKey(key, etag)
+        for item in listed:
+            if isinstance(item, ListedKey):
+                yield item
+            elif item[0] in resolved:
+                yield ListedKey(item[0], resolved[item[0]])
 
     def _resolve(self, keys: _Keys) -> dict[str, str]:
         """Etags of files the index does not describe, recorded in one transaction."""
