@@ -162,20 +162,24 @@ def _folder(parent: Path | None) -> Iterator[Path]:
 def measure(keys: int, runs: int, parent: Path | None = None) -> dict[str, Rates]:
     """The median rates of every workload that can run here."""
     names = [f"key-{i:06d}" for i in range(keys)]
-    results: dict[str, Rates] = {}
-    for label, workload in WORKLOADS.items():
-        samples: list[Rates] = []
-        try:
-            for _ in range(runs):
+    samples: dict[str, list[Rates]] = {}
+    # Round-robin, so that a change in the machine's load hits every workload.
+    for _ in range(runs):
+        for label, workload in WORKLOADS.items():
+            if label in samples and not samples[label]:
+                continue  # could not run here
+            try:
                 with _folder(parent) as root:
-                    samples.append(workload(root, names))
-        except ImportError as exc:
-            print(f"skipping {label}: {exc} (pip install sqlitedict)", file=sys.stderr)
-            continue
-        results[label] = {
-            op: statistics.median(sample[op] for sample in samples) for op in samples[0]
-        }
-    return results
+                    samples.setdefault(label, []).append(workload(root, names))
+            except ImportError as exc:
+                samples[label] = []
+                note = f"skipping {label}: {exc} (pip install sqlitedict)"
+                print(note, file=sys.stderr)
+    return {
+        label: {op: statistics.median(s[op] for s in runs_) for op in runs_[0]}
+        for label, runs_ in samples.items()
+        if runs_
+    }
 
 
 def ratios(results: dict[str, Rates]) -> dict[str, float]:

@@ -197,3 +197,27 @@ def test_old_layout_reads_read_only_and_migrates_on_a_writable_open(
     assert dict(store.get("a").metadata) == {"cloudmap-codec": "raw"}  # type: ignore[union-attr]
     store.put("a", b"3", if_match='"old-a"')
     assert store.get("a").data == b"3"  # type: ignore[union-attr]
+
+
+def test_symlinked_system_folder_is_replaced_not_followed(
+    tmp_path: Path, outside: Path
+) -> None:
+    """A .cloudmap symlink to outside is replaced by a real folder on a writable open."""
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / ".cloudmap").symlink_to(outside)
+    before = sorted(p.name for p in outside.iterdir())
+    reader = LocalStore(root, read_only=True)
+    assert list(reader.list()) == []
+    store = LocalStore(root)
+    store.put("k", b"v")
+    store.delete("k")
+    assert (root / ".cloudmap").is_dir()
+    assert not (root / ".cloudmap").is_symlink()
+    assert sorted(p.name for p in outside.iterdir()) == before
+
+
+def test_mapping_calls_a_local_store_directly(tmp_path: Path) -> None:
+    """No retry wrapper sits between a CloudMapping and a LocalStore."""
+    store = LocalStore(tmp_path)
+    assert CloudMapping[bytes](store).store is store

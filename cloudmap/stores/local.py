@@ -359,6 +359,7 @@ class LocalStore:
             # The value is written and fsynced before the lock is taken, so
             # writers only serialise on the short commit.
             fd, name = self._tree.temp_file(bytes(data), fsync=self._fsync)
+            committed = False
             try:
                 with index.transaction() as tx:
                     self._commit(
@@ -371,9 +372,13 @@ class LocalStore:
                     )
                     row = Row(etag, record, identity(os.fstat(fd)))
                     tx.put(key, row)
+                committed = True
                 self._remember(key, row)
             finally:
-                self._tree.discard(fd, name)
+                if committed:
+                    os.close(fd)  # releases the lock; the file is the key now
+                else:
+                    self._tree.discard(fd, name)
         return etag
 
     def _commit(
