@@ -193,7 +193,8 @@ def ratios(results: dict[str, Rates]) -> dict[str, float]:
             "cloudmap, fsync off"
         ]["set"]
         / floor_nofsync["set"],
-        "get / plain read (target >= 0.5)": ours["get"] / floor["get"],
+        "get / plain read (target >= 0.5)": ours["get"]
+        / max(floor["get"], floor_nofsync["get"]),
         "sync_with_cloud time / walk time (target <= 2)": results[
             "sync_with_cloud vs walk"
         ]["walk"]

@@ -93,7 +93,8 @@ class Index:
     def __init__(self, path: str, *, read_only: bool, key: tuple[int, int]) -> None:
         self._path = path
         self._read_only = read_only
-        self._conn_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._lock_pid = os.getpid()
         self._pid = -1
         self._conn: sqlite3.Connection | None = None
         self._key = key
@@ -121,8 +122,16 @@ class Index:
             conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
+    def _conn_lock(self) -> threading.Lock:
+        """The lock that serialises this process's use of the connection."""
+        if self._lock_pid != os.getpid():
+            # After a fork another thread may have held it: the child starts afresh.
+            self._lock = threading.Lock()
+            self._lock_pid = os.getpid()
+        return self._lock
+
     def _live(self) -> sqlite3.Connection:
-        """This process's connection; call with `_conn_lock` held."""
+        """This process's connection; call with `_conn_lock()` held."""
         if self._conn is None or self._pid != os.getpid():
             # A connection must not cross a fork; the parent's is left alone.
             self._conn = self._connect()
@@ -131,12 +140,12 @@ class Index:
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
-        with self._conn_lock:
+        with self._conn_lock():
             yield self._live()
 
     def get(self, key: str) -> Row | None:
         """The row of `key`, or None."""
-        with self._conn_lock:
+        with self._conn_lock():
             found = self._live().execute(_ROW_QUERY, (key,)).fetchone()
         return None if found is None else Row(found[0], found[1], found[2:])
 
@@ -147,7 +156,7 @@ class Index:
         if prefix:
             query += " WHERE key >= ? AND substr(key, 1, ?) = ?"
             args = (prefix, len(prefix), prefix)
-        with self._conn_lock:
+        with self._conn_lock():
             found = self._live().execute(query, args).fetchall()
         return {row[0]: row[1:] for row in found}
 
@@ -166,7 +175,7 @@ class Index:
 
     def close(self) -> None:
         """Close this process's connection."""
-        with self._conn_lock:
+        with self._conn_lock():
             if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
             self._conn = None
@@ -201,7 +210,7 @@ class Transaction:
 
 
 def _connect(target: str, *, uri: bool) -> sqlite3.Connection:
-    # One connection serves every thread, one at a time (under _conn_lock).
+    # One connection serves every thread, one at a time (under _conn_lock()).
     return sqlite3.connect(
         target, timeout=60, isolation_level=None, uri=uri, check_same_thread=False
     )
