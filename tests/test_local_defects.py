@@ -221,3 +221,12 @@ def test_mapping_calls_a_local_store_directly(tmp_path: Path) -> None:
     """No retry wrapper sits between a CloudMapping and a LocalStore."""
     store = LocalStore(tmp_path)
     assert CloudMapping[bytes](store).store is store
+
+
+def test_a_closed_store_reopens_on_next_use(tmp_path: Path) -> None:
+    """close() releases the folder; a later call opens it again, as before."""
+    store = LocalStore(tmp_path)
+    with CloudMapping[bytes](store) as m:
+        m["k"] = b"v"
+    with CloudMapping[bytes](store) as again:
+        assert again["k"] == b"v"

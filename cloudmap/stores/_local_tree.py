@@ -18,7 +18,16 @@ from dataclasses import dataclass
 
 from cloudmap.errors import NotSupportedError
 
-__all__ = ["Identity", "Tree", "derived_etag", "identity", "key_problem"]
+__all__ = [
+    "Identity",
+    "Tree",
+    "derived_etag",
+    "identity",
+    "is_dir",
+    "key_problem",
+    "lstat_mode",
+    "read_all",
+]
 
 SYSTEM_DIR = ".cloudmap"
 MAX_SEGMENT_BYTES = 255
@@ -145,6 +154,19 @@ class Tree:
             return None
         return stat if _stat.S_ISREG(stat.st_mode) else None
 
+    def lstat_key(self, segments: list[str]) -> os.stat_result | None:
+        """The stat of a key's file, if it is a regular file; None otherwise."""
+        try:
+            folders = self.folders(segments, create=False)
+        except NotSupportedError:
+            return None  # a folder on the way is a file: the key is missing
+        if folders is None:
+            return None
+        try:
+            return self.lstat(folders.parent, segments[-1])
+        finally:
+            folders.close()
+
     @staticmethod
     def open_file(parent: int, name: str) -> tuple[int, os.stat_result] | None:
         """Open a key's file for reading; None unless it is a regular file."""
@@ -270,6 +292,30 @@ class Tree:
                 except FileNotFoundError:
                     continue
                 add((key, (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)))
+
+
+def lstat_mode(parent: int, name: str) -> int:
+    """The mode of `name` itself (a symlink is not followed); 0 when missing."""
+    try:
+        return os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+
+
+def is_dir(parent: int, name: str) -> bool:
+    """Whether `name` in the folder `parent` is a real folder."""
+    return _stat.S_ISDIR(lstat_mode(parent, name))
+
+
+def read_all(fd: int, size: int) -> bytes:
+    """Read a whole file from an open descriptor; it may have grown since fstat."""
+    data = os.read(fd, size + 1)
+    if len(data) == size:
+        return data
+    parts = [data]
+    while chunk := os.read(fd, 1 << 20):
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _skip(key: str, warned: set[str]) -> bool:

@@ -23,7 +23,7 @@ import errno
 import json
 import os
 import sqlite3
-import stat as _stat
+import threading
 import uuid
 import weakref
 from collections.abc import Iterator, Mapping
@@ -39,29 +39,22 @@ from cloudmap.errors import (
     StoreError,
 )
 from cloudmap.store import Entry, ListedKey, check_precondition, validate_key
-from cloudmap.stores._local_index import (
-    INDEX_NAME,
-    Index,
-    Row,
-    Transaction,
-    matches,
-)
-from cloudmap.stores._local_legacy import StaticIndex, load_sidecars, remove_legacy
+from cloudmap.stores._local_index import Index, Row, Transaction, matches
+from cloudmap.stores._local_layout import open_layout
 from cloudmap.stores._local_tree import (
-    SYSTEM_DIR,
     Folders,
     Identity,
     SymlinkError,
-    Tree,
     derived_etag,
     identity,
+    is_dir,
     key_problem,
+    read_all,
 )
 
 __all__ = ["LocalStore"]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FAILURES = (OSError, sqlite3.Error, SymlinkError)
 # Aliases: inside LocalStore, `list` names the method.
 _Keys = list[str]
@@ -110,56 +103,20 @@ class LocalStore:
             msg = f"directory {str(path)!r} does not exist (pass create=True)"
             raise ContainerNotFoundError(msg, store=f"file://{path}")
         self._root = path.resolve()
-        root_fd = os.open(self._root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        fds = [root_fd]
-        self._finalizer = weakref.finalize(self, _release, fds, [])
-        system_fd = _open_dir(root_fd, SYSTEM_DIR, create=not self._read_only)
-        if system_fd is not None:
-            fds.append(system_fd)
-        index_path = str(self._root / SYSTEM_DIR / INDEX_NAME)
-        if self._read_only:
-            self._tree = Tree(root_fd, None)
-            self._index: Index | StaticIndex = (
-                Index(index_path, read_only=True, key=(0, 0))
-                if system_fd is not None and _is_file(system_fd, INDEX_NAME)
-                else StaticIndex(
-                    (load_sidecars(system_fd) if system_fd is not None else None) or {}
-                )
-            )
-        else:
-            assert system_fd is not None  # noqa: S101 - created above
-            tmp_fd = _open_dir(system_fd, "tmp", create=True)
-            assert tmp_fd is not None  # noqa: S101 - created above
-            fds.append(tmp_fd)
-            self._tree = Tree(root_fd, tmp_fd)
-            if _is_link(system_fd, INDEX_NAME):
-                msg = f"{index_path} is a symlink; LocalStore never follows one"
-                raise StoreError(msg, store=self.name)
-            root_stat = os.fstat(root_fd)
-            self._index = Index(
-                index_path, read_only=False, key=(root_stat.st_dev, root_stat.st_ino)
-            )
-            self._migrate(system_fd)
-            self._tree.remove_orphans()
-        self._finalizer.detach()
-        self._finalizer = weakref.finalize(self, _release, fds, [self._index])
+        self._reopen_lock = threading.Lock()
+        self._layout()
 
-    def _migrate(self, system_fd: int) -> None:
-        """Move the rows of the old sidecar layout into the index, once."""
-        legacy = load_sidecars(system_fd)
-        if legacy is None:
-            return
-        assert isinstance(self._index, Index)  # noqa: S101 - writable store
-        with self._index.transaction() as tx:
-            for key, row in legacy.items():
-                stat = self._lstat(key.split("/"))
-                if (
-                    stat is not None
-                    and tx.get(key) is None
-                    and row.matches(identity(stat))
-                ):
-                    tx.put(key, Row(row.etag, row.metadata_json, identity(stat)))
-        remove_legacy(self._root / SYSTEM_DIR)
+    def _layout(self) -> None:
+        layout = open_layout(self._root, read_only=self._read_only)
+        self._tree, self._index = layout.tree, layout.index
+        self._finalizer = weakref.finalize(self, layout.close)
+        self._closed = False
+
+    def _reopen(self) -> None:
+        """Open the folder again after `close()`: a closed store stays usable."""
+        with self._reopen_lock, self._errors(None):
+            if self._closed:
+                self._layout()
 
     @property
     def root(self) -> Path:
@@ -183,6 +140,8 @@ class LocalStore:
     # -- helpers -------------------------------------------------------------
 
     def _segments(self, key: str) -> list[str]:
+        if self._closed:
+            self._reopen()
         validate_key(key)
         problem = key_problem(key)
         if problem is not None:
@@ -221,15 +180,6 @@ class LocalStore:
             if create:
                 raise
             return None  # a folder on the way is a file: the key is missing
-
-    def _lstat(self, segments: list[str]) -> os.stat_result | None:
-        folders = self._folders(segments)
-        if folders is None:
-            return None
-        try:
-            return self._tree.lstat(folders.parent, segments[-1])
-        finally:
-            folders.close()
 
     def _writable(self, key: str) -> Index:
         if self._read_only or not isinstance(self._index, Index):
@@ -276,7 +226,7 @@ class LocalStore:
                 )
             if if_none_match is not None and etag == if_none_match:
                 return Entry(b"", etag, metadata, not_modified=True)
-            return Entry(_read_all(fd, size), etag, metadata)
+            return Entry(read_all(fd, size), etag, metadata)
         except OSError as exc:
             raise self._error(exc, key) from exc
         finally:
@@ -414,7 +364,7 @@ class LocalStore:
                     )
                     raise NotSupportedError(msg) from exc
                 assert folders is not None  # noqa: S101 - created
-            elif stat is None and _is_dir(folders.parent, segments[-1]):
+            elif stat is None and is_dir(folders.parent, segments[-1]):
                 msg = (
                     f"key {key!r} cannot be stored in {self.name}: a folder of that "
                     "name holds other keys (a file and a folder cannot share a path)"
@@ -461,6 +411,8 @@ class LocalStore:
 
     def list(self, prefix: str = "") -> Iterator[ListedKey]:
         """Yield keys starting with `prefix`, in sorted order."""
+        if self._closed:
+            self._reopen()
         with self._errors(None):
             found = self._tree.walk(prefix, self._warned)
             rows = self._index.rows(prefix)
@@ -488,7 +440,7 @@ class LocalStore:
         with self._writable(keys[0]).transaction() as tx:
             adopted: list[tuple[str, Row]] = []
             for key in keys:
-                stat = self._lstat(key.split("/"))
+                stat = self._tree.lstat_key(key.split("/"))
                 if stat is None:
                     continue
                 ident = identity(stat)
@@ -501,68 +453,13 @@ class LocalStore:
         return resolved
 
     def close(self) -> None:
-        """Close the directory handles and the index."""
-        self._finalizer()
+        """Close the directory handles and the index; the next call reopens them."""
+        with self._reopen_lock:
+            self._closed = True
+            self._finalizer()
 
     def __enter__(self) -> LocalStore:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _release(fds: list[int], indexes: list[Index | StaticIndex]) -> None:
-    for index in indexes:
-        index.close()
-    for fd in fds:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-
-
-def _open_dir(parent: int, name: str, *, create: bool) -> int | None:
-    """Open one of the store's own folders, never through a symlink.
-
-    A writable store replaces a symlink planted in its place by a real folder;
-    a read-only one treats it as missing.
-    """
-    if create:
-        if _is_link(parent, name):
-            os.unlink(name, dir_fd=parent)
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(name, 0o777, dir_fd=parent)
-    try:
-        return os.open(name, _DIR_FLAGS, dir_fd=parent)
-    except OSError as exc:
-        if create or exc.errno not in {errno.ENOENT, errno.ELOOP, errno.ENOTDIR}:
-            raise
-        return None
-
-
-def _lstat_mode(parent: int, name: str) -> int:
-    try:
-        return os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode
-    except (FileNotFoundError, NotADirectoryError):
-        return 0
-
-
-def _is_file(parent: int, name: str) -> bool:
-    return _stat.S_ISREG(_lstat_mode(parent, name))
-
-
-def _is_dir(parent: int, name: str) -> bool:
-    return _stat.S_ISDIR(_lstat_mode(parent, name))
-
-
-def _is_link(parent: int, name: str) -> bool:
-    return _stat.S_ISLNK(_lstat_mode(parent, name))
-
-
-def _read_all(fd: int, size: int) -> bytes:
-    """Read a whole file from an open descriptor; it may have grown since fstat."""
-    data = os.read(fd, size + 1)
-    if len(data) == size:
-        return data
-    parts = [data]
-    while chunk := os.read(fd, 1 << 20):
-        parts.append(chunk)
-    return b"".join(parts)
