@@ -14,6 +14,8 @@ import os
 import pwd
 import shutil
 import stat
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +25,8 @@ import pytest
 import cloudmap
 from cloudmap import CloudMapping, LocalStore
 from cloudmap.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _tree(path: Path) -> list[tuple[str, int, int]]:
@@ -121,3 +125,35 @@ def test_read_only_shelf_refuses_writes_and_creates_nothing(tmp_path: Path) -> N
         with pytest.raises(cloudmap.ReadOnlyError):
             shelf["k"] = b"w"
     assert [p.name for p in tmp_path.iterdir()] == ["k"]
+
+
+WRITER = """
+import sys
+from cloudmap import CloudMapping, LocalStore
+m = CloudMapping(LocalStore(sys.argv[1]))
+m["k"] = b"value"
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_reader_beside_a_live_writer(shared_dir: Path) -> None:
+    """A reader sees the data while another process holds the index open for writing."""
+    root = shared_dir / "data"
+    # The writer is a separate process: a forked reader would share its SQLite state.
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(root)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline() == b"ready\n"
+        assert (root / ".cloudmap" / "index.sqlite3-shm").exists()
+        _freeze(root)
+        before = _tree(root)
+        assert _as_reader(lambda: _shelf(str(root))) == [["k"], "value"]
+        assert _tree(root) == before
+    finally:
+        writer.communicate(b"", timeout=60)
