@@ -19,6 +19,8 @@ from cloudmap.errors import ContainerNotFoundError as ContainerNotFoundError
 from cloudmap.errors import EtagMismatchError as EtagMismatchError
 from cloudmap.errors import KeyExistsError as KeyExistsError
 from cloudmap.errors import KeySyncError as KeySyncError
+from cloudmap.errors import MissingCredentialsError as MissingCredentialsError
+from cloudmap.errors import MissingDependencyError as MissingDependencyError
 from cloudmap.errors import NotSupportedError as NotSupportedError
 from cloudmap.errors import ReadOnlyError as ReadOnlyError
 from cloudmap.errors import ReplicationError as ReplicationError
@@ -77,6 +79,8 @@ __all__ = [
     "LocalMapping",
     "LocalStore",
     "MemoryStore",
+    "MissingCredentialsError",
+    "MissingDependencyError",
     "NotSupportedError",
     "open",
     "RandomFaults",

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient, ContainerClient
     from mypy_boto3_s3 import S3Client
 
+    from cloudmap.store import Store
+
 __all__ = [
     "AWSS3Mapping",
     "AzureBlobMapping",
@@ -23,6 +25,15 @@ __all__ = [
 ]
 
 V = TypeVar("V")
+
+
+def _start(mapping: CloudMapping[Any], store: Store, options: dict[str, Any]) -> None:
+    """Initialise `mapping` over `store`, closing the store if the first sync fails."""
+    try:
+        CloudMapping.__init__(mapping, store, **options)
+    except BaseException:
+        store.close()  # the initial listing failed: do not leak the client
+        raise
 
 
 class LocalMapping(CloudMapping[V]):
@@ -44,7 +55,7 @@ class LocalMapping(CloudMapping[V]):
         fsync: bool = True,
         **options: Any,
     ) -> None:
-        super().__init__(LocalStore(path, create=create, fsync=fsync), **options)
+        _start(self, LocalStore(path, create=create, fsync=fsync), options)
 
 
 class AzureBlobMapping(CloudMapping[V]):
@@ -84,11 +95,7 @@ class AzureBlobMapping(CloudMapping[V]):
             connection_string=connection_string,
             create=create,
         )
-        try:
-            super().__init__(store, **options)
-        except BaseException:
-            store.close()  # the initial listing failed: do not leak the client
-            raise
+        _start(self, store, options)
 
 
 class GoogleCloudStorageMapping(CloudMapping[V]):
@@ -122,7 +129,7 @@ class GoogleCloudStorageMapping(CloudMapping[V]):
             endpoint_url=endpoint_url,
             create=create,
         )
-        super().__init__(store, **options)
+        _start(self, store, options)
 
 
 class AWSS3Mapping(CloudMapping[V]):
@@ -180,8 +187,4 @@ class AWSS3Mapping(CloudMapping[V]):
             profile_name=profile_name,
             create=create,
         )
-        try:
-            super().__init__(store, **options)
-        except BaseException:
-            store.close()
-            raise
+        _start(self, store, options)
