@@ -90,38 +90,28 @@ USAGE_ERRORS = [
 ]
 
 
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
 @pytest.mark.parametrize(("args", "message"), USAGE_ERRORS)
 def test_usage_errors_exit_2(
     args: tuple[str, ...],
     message: str,
+    as_json: bool,
     store: Path,
-    tmp_path: Path,
     env: dict[str, str],
 ) -> None:
-    """A bad key, option value or target exits 2 with one error line."""
-    result = cli(env, *(arg.format(store=store, tmp=tmp_path) for arg in args))
+    """A bad key, option or target exits 2: one error line, or one JSON object."""
+    filled = [arg.format(store=store, tmp=store.parent) for arg in args]
+    result = cli(env, *filled, *(["--json"] if as_json else []))
     assert result.returncode == 2, result.stderr
-    assert message in result.stderr
     assert "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith("cloudmap: error: ")
-
-
-@pytest.mark.parametrize(("args", "message"), USAGE_ERRORS)
-def test_with_json_errors_are_one_json_object(
-    args: tuple[str, ...],
-    message: str,
-    store: Path,
-    tmp_path: Path,
-    env: dict[str, str],
-) -> None:
-    """With --json, stderr holds exactly one JSON object with the message and code."""
-    filled = [arg.format(store=store, tmp=tmp_path) for arg in args]
-    result = cli(env, *filled, "--json")
-    assert result.returncode == 2, result.stderr
-    assert result.stdout == ""
-    error = json.loads(result.stderr)
-    assert error["exit_code"] == 2
-    assert message in error["error"]
+    if as_json:
+        assert result.stdout == ""
+        error = json.loads(result.stderr)
+        assert error["exit_code"] == 2
+        assert message in error["error"]
+    else:
+        assert message in result.stderr
+        assert result.stderr.strip().splitlines()[-1].startswith("cloudmap: error: ")
 
 
 @pytest.mark.parametrize(
