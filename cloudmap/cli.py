@@ -411,6 +411,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=_demo)
 
+    # Last, so every command above (aliases once) takes the global options too.
     for command in {id(sub): sub for sub in commands.choices.values()}.values():
         _add_global_options(command, default=argparse.SUPPRESS)
     return parser

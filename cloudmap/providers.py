@@ -61,9 +61,10 @@ class LocalMapping(CloudMapping[V]):
 class AzureBlobMapping(CloudMapping[V]):
     """A CloudMapping over an Azure Storage container (see `AzureBlobStore`).
 
-    Takes the store's arguments (one of `account_url`, `connection_string` and
-    `client`) plus `CloudMapping`'s keyword options, so the cloud-mappings
-    constructors work unchanged:
+    Takes the store's arguments (at most one of `account_url`,
+    `connection_string`, `account_name` and `client`; with none, the account is
+    found in the environment) plus `CloudMapping`'s keyword options, so the
+    cloud-mappings constructors work unchanged:
 
     ```python
     m = AzureBlobMapping.with_pickle(
@@ -83,6 +84,7 @@ class AzureBlobMapping(CloudMapping[V]):
         account_url: str | None = None,
         credential: Any = None,
         connection_string: str | None = None,
+        account_name: str | None = None,
         client: ContainerClient | BlobServiceClient | None = None,
         create: bool = False,
         **options: Any,
@@ -93,6 +95,7 @@ class AzureBlobMapping(CloudMapping[V]):
             account_url=account_url,
             credential=credential,
             connection_string=connection_string,
+            account_name=account_name,
             create=create,
         )
         _start(self, store, options)
