@@ -80,6 +80,15 @@ def _emit(args: argparse.Namespace, data: object, text: str) -> None:
     print(json.dumps(data) if args.json else text)  # noqa: T201 - the CLI's output
 
 
+def _failures(args: argparse.Namespace, failed: dict[str, str]) -> int:
+    """Report the keys that failed on stderr: a line each, or one JSON object."""
+    if failed and args.json:
+        return report(f"{len(failed)} keys failed", EXIT_PARTIAL, as_json=True)
+    for where, reason in failed.items():
+        print(f"cloudmap: {where}: {reason}", file=sys.stderr)  # noqa: T201
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
 def _show_progress(args: argparse.Namespace) -> bool:
     return not args.json and not args.no_progress and sys.stderr.isatty()
 
@@ -212,9 +221,7 @@ def _copy(args: argparse.Namespace) -> int:
         f"deleted {len(report.deleted)}, failed {len(report.failed)}"
     )
     _emit(args, report.as_dict(), text)
-    for key, reason in report.failed.items():
-        print(f"cloudmap: {key}: {reason}", file=sys.stderr)  # noqa: T201
-    return EXIT_PARTIAL if report.failed else EXIT_OK
+    return _failures(args, report.failed)
 
 
 def _repair(args: argparse.Namespace) -> int:
@@ -252,9 +259,7 @@ def _repair(args: argparse.Namespace) -> int:
         f"deleted {len(report.deleted)}, failed {len(failed)}"
     )
     _emit(args, summary, text)
-    for where, reason in failed.items():
-        print(f"cloudmap: {where}: {reason}", file=sys.stderr)  # noqa: T201
-    return EXIT_PARTIAL if failed else EXIT_OK
+    return _failures(args, failed)
 
 
 def _demo(args: argparse.Namespace) -> int:
