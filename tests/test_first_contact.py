@@ -110,6 +110,8 @@ def test_the_wheel_carries_the_licence(tmp_path: Path) -> None:
             "wheel",
             "-q",
             "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
             "-w",
             str(tmp_path),
             str(ROOT),

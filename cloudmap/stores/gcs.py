@@ -173,7 +173,10 @@ class GCSStore:
         from google.api_core import exceptions as gexc  # noqa: PLC0415
 
         if self._client.project is None:
-            msg = f"create=True needs a project to create bucket {self._bucket_name!r}"
+            msg = (
+                f"creating bucket {self._bucket_name!r} needs a project: pass "
+                "project= (?project= in a gs:// URL) or set GOOGLE_CLOUD_PROJECT"
+            )
             raise ConfigError(msg)
         # A 409 says it exists already: create=True only makes sure it does.
         with (
