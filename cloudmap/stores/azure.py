@@ -370,6 +370,26 @@ class AzureBlobStore:
     def __repr__(self) -> str:
         return f"AzureBlobStore({self._name!r})"
 
+    @property
+    def max_single_put_size(self) -> int:
+        """Values larger than this many bytes go as blocks and a Put Block List."""
+        size: int = self._container._config.max_single_put_size  # noqa: SLF001
+        return size
+
+    def with_upload_threshold(self, size: int) -> AzureBlobStore:
+        """A new client of this container that sends values over `size` bytes in blocks.
+
+        For probes (`cloudmap.verify`): a value just over a small `size` goes as
+        one block and a Put Block List carrying the condition. The copy has its
+        own connections: close it after use.
+        """
+        return AzureBlobStore(
+            self._container.container_name,
+            account_url=self._container.primary_endpoint.rsplit("/", 1)[0],
+            credential=self._container.credential,
+            max_single_put_size=size,
+        )
+
     def get(
         self,
         key: str,
