@@ -97,129 +97,6 @@ class Probe:
     run: Callable[[Scratch], Check | None]
 
 
-def _judge(
-    probe: str, guarantee: str, request: Callable[[], object], went: str
-) -> Check:
-    """Send one conditional request that must be refused with a `KeySyncError`."""
-    try:
-        request()
-    except KeySyncError:
-        return Check(probe, guarantee, "honoured")
-    except (TransientStoreError, AccessDeniedError) as exc:
-        return Check(probe, guarantee, "error", f"{type(exc).__name__}: {exc}")
-    except StoreError as exc:
-        return Check(probe, guarantee, "refused", f"the server rejected it: {exc}")
-    return Check(probe, guarantee, "ignored", went)
-
-
-def _create_only(scratch: Scratch) -> Check:
-    key, _, _ = scratch.stale("create")
-    return _judge(
-        "create-only",
-        PROBES_BY_NAME["create-only"],
-        lambda: scratch.store.put(key, b"3", if_none_match=True),
-        "a create-only write replaced an existing key",
-    )
-
-
-def _replace_stale(scratch: Scratch) -> Check:
-    key, stale, _ = scratch.stale("replace")
-    return _judge(
-        "replace-stale",
-        PROBES_BY_NAME["replace-stale"],
-        lambda: scratch.store.put(key, b"3", if_match=stale),
-        "a write conditioned on a stale etag replaced the value",
-    )
-
-
-def _delete_stale(scratch: Scratch) -> Check:
-    key, stale, _ = scratch.stale("delete")
-    return _judge(
-        "delete-stale",
-        PROBES_BY_NAME["delete-stale"],
-        lambda: scratch.store.delete(key, if_match=stale),
-        "a delete conditioned on a stale etag went through",
-    )
-
-
-def _read_if_match(scratch: Scratch) -> Check:
-    key, stale, _ = scratch.stale("read")
-    return _judge(
-        "read-if-match",
-        PROBES_BY_NAME["read-if-match"],
-        lambda: scratch.store.get(key, if_match=stale),
-        "a read conditioned on a stale etag returned the new value",
-    )
-
-
-def _read_if_none_match(scratch: Scratch) -> Check:
-    guarantee = PROBES_BY_NAME["read-if-none-match"]
-    key = scratch.key("revalidate")
-    etag = scratch.store.put(key, b"cloudmap-verify")
-    entry = scratch.store.get(key, if_none_match=etag)
-    if entry is not None and entry.not_modified:
-        return Check("read-if-none-match", guarantee, "honoured")
-    return Check(
-        "read-if-none-match",
-        guarantee,
-        "ignored",
-        "a read with If-None-Match on the current etag sent the whole value",
-    )
-
-
-def _listing(scratch: Scratch) -> Check:
-    guarantee = PROBES_BY_NAME["listing"]
-    key = scratch.key("listed")
-    etag = scratch.store.put(key, b"cloudmap-verify")
-    listed = {item.key: item.etag for item in scratch.store.list(scratch.base)}
-    if listed.get(key) == etag:
-        return Check("listing", guarantee, "honoured")
-    seen = "missing" if key not in listed else f"etag {listed[key]!r}, not {etag!r}"
-    return Check("listing", guarantee, "ignored", f"the listing showed the key {seen}")
-
-
-def _etag_changes(scratch: Scratch) -> Check:
-    guarantee = PROBES_BY_NAME["etag-changes"]
-    _, first, second = scratch.stale("etag")
-    if first != second:
-        return Check("etag-changes", guarantee, "honoured")
-    detail = f"two different values got one etag {first!r}"
-    return Check("etag-changes", guarantee, "ignored", detail)
-
-
-def _large_value(scratch: Scratch) -> Check | None:
-    """Both conditions through the store's large-value path, on a tiny value."""
-    guarantee = PROBES_BY_NAME["large-value"]
-    if not isinstance(scratch.store, SupportsUploadThreshold):
-        return None
-    small = scratch.store.with_upload_threshold(LARGE_PROBE_THRESHOLD)
-    try:
-        size = LARGE_PROBE_THRESHOLD + 1
-        key, stale, _ = scratch.stale("large", small, size)
-        data = _payload(b"3", size)
-        checks = [
-            _judge(
-                "large-value",
-                guarantee,
-                lambda: small.put(key, data, if_none_match=True),
-                "a large create-only write replaced an existing key",
-            ),
-            _judge(
-                "large-value",
-                guarantee,
-                lambda: small.put(key, data, if_match=stale),
-                "a large write conditioned on a stale etag replaced the value",
-            ),
-        ]
-    finally:
-        small.close()
-    failed = [c for c in checks if c.status != "honoured"]
-    if not failed:
-        return checks[0]
-    detail = "; ".join(c.detail for c in failed)
-    return Check("large-value", guarantee, failed[0].status, detail)
-
-
 PROBES_BY_NAME = {
     "create-only": "a create-only write is refused when the key exists",
     "replace-stale": "a write conditioned on a stale etag is refused",
@@ -235,13 +112,122 @@ PROBES_BY_NAME = {
     ),
 }
 
+
+def _judge(probe: str, request: Callable[[], object], went: str) -> Check:
+    """Send one conditional request that must be refused with a `KeySyncError`."""
+    guarantee = PROBES_BY_NAME[probe]
+    try:
+        request()
+    except KeySyncError:
+        return Check(probe, guarantee, "honoured")
+    except (TransientStoreError, AccessDeniedError) as exc:
+        return Check(probe, guarantee, "error", f"{type(exc).__name__}: {exc}")
+    except StoreError as exc:
+        return Check(probe, guarantee, "refused", f"the server rejected it: {exc}")
+    return Check(probe, guarantee, "ignored", went)
+
+
+# probe -> (the request that must be refused, given store/key/stale etag;
+#           what it means when it went through)
+_MUST_REFUSE: dict[str, tuple[Callable[[Store, str, str], object], str]] = {
+    "create-only": (
+        lambda store, key, _: store.put(key, b"3", if_none_match=True),
+        "a create-only write replaced an existing key",
+    ),
+    "replace-stale": (
+        lambda store, key, stale: store.put(key, b"3", if_match=stale),
+        "a write conditioned on a stale etag replaced the value",
+    ),
+    "delete-stale": (
+        lambda store, key, stale: store.delete(key, if_match=stale),
+        "a delete conditioned on a stale etag went through",
+    ),
+    "read-if-match": (
+        lambda store, key, stale: store.get(key, if_match=stale),
+        "a read conditioned on a stale etag returned the new value",
+    ),
+}
+
+
+def _must_refuse(probe: str) -> Callable[[Scratch], Check]:
+    """A probe: write a key twice, then send a request on the first etag."""
+    request, went = _MUST_REFUSE[probe]
+
+    def run(scratch: Scratch) -> Check:
+        key, stale, _ = scratch.stale(probe)
+        return _judge(probe, lambda: request(scratch.store, key, stale), went)
+
+    return run
+
+
+def _outcome(probe: str, honoured: bool, detail: str) -> Check:
+    if honoured:
+        return Check(probe, PROBES_BY_NAME[probe], "honoured")
+    return Check(probe, PROBES_BY_NAME[probe], "ignored", detail)
+
+
+def _read_if_none_match(scratch: Scratch) -> Check:
+    key = scratch.key("read-if-none-match")
+    etag = scratch.store.put(key, b"cloudmap-verify")
+    entry = scratch.store.get(key, if_none_match=etag)
+    return _outcome(
+        "read-if-none-match",
+        entry is not None and entry.not_modified,
+        "a read with If-None-Match on the current etag sent the whole value",
+    )
+
+
+def _listing(scratch: Scratch) -> Check:
+    key = scratch.key("listing")
+    etag = scratch.store.put(key, b"cloudmap-verify")
+    listed = {item.key: item.etag for item in scratch.store.list(scratch.base)}
+    seen = "missing" if key not in listed else f"etag {listed[key]!r}, not {etag!r}"
+    return _outcome(
+        "listing", listed.get(key) == etag, f"the listing showed the key {seen}"
+    )
+
+
+def _etag_changes(scratch: Scratch) -> Check:
+    _, first, second = scratch.stale("etag-changes")
+    return _outcome(
+        "etag-changes", first != second, f"two different values got one etag {first!r}"
+    )
+
+
+def _large_value(scratch: Scratch) -> Check | None:
+    """Both conditions through the store's large-value path, on a tiny value."""
+    if not isinstance(scratch.store, SupportsUploadThreshold):
+        return None
+    small = scratch.store.with_upload_threshold(LARGE_PROBE_THRESHOLD)
+    try:
+        size = LARGE_PROBE_THRESHOLD + 1
+        key, stale, _ = scratch.stale("large-value", small, size)
+        data = _payload(b"3", size)
+        checks = [
+            _judge(
+                "large-value",
+                lambda: small.put(key, data, if_none_match=True),
+                "a large create-only write replaced an existing key",
+            ),
+            _judge(
+                "large-value",
+                lambda: small.put(key, data, if_match=stale),
+                "a large write conditioned on a stale etag replaced the value",
+            ),
+        ]
+    finally:
+        small.close()
+    failed = [c for c in checks if c.status != "honoured"]
+    if not failed:
+        return checks[0]
+    detail = "; ".join(c.detail for c in failed)
+    return Check("large-value", checks[0].guarantee, failed[0].status, detail)
+
+
 PROBES = tuple(
     Probe(name, PROBES_BY_NAME[name], run)
     for name, run in (
-        ("create-only", _create_only),
-        ("replace-stale", _replace_stale),
-        ("delete-stale", _delete_stale),
-        ("read-if-match", _read_if_match),
+        *((name, _must_refuse(name)) for name in _MUST_REFUSE),
         ("read-if-none-match", _read_if_none_match),
         ("listing", _listing),
         ("etag-changes", _etag_changes),

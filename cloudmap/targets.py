@@ -4,7 +4,7 @@
 |---|---|
 | `path/to/dir`, `file:///abs/dir` | `LocalStore` (`?fsync=false`) |
 | `memory://name/prefix` | a process-wide `MemoryStore` registered under `name` |
-| `s3://bucket/prefix` | `S3Store` (`?endpoint=`, `?region=`) |
+| `s3://bucket/prefix` | `S3Store` (`?endpoint=`, `?region=`, `?addressing_style=`) |
 | `az://container/prefix` | `AzureBlobStore` (`?account=`, `?endpoint=`) |
 | `gs://bucket/prefix` | `GCSStore` (`?project=`, `?endpoint=`) |
 

@@ -9,17 +9,17 @@ header-stripping proxy.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
 import cloudmap
 from cloudmap import CloudMapping, Fault, FaultyStore, MemoryStore, NotSupportedError
-from cloudmap.config import mapping_from_config
+from cloudmap.config import mapping_from_config, read_config
 from cloudmap.errors import ConfigError, StoreError
 from cloudmap.faults import Call
-from cloudmap.store import Entry, ListedKey, Store
+from cloudmap.store import Store
+from cloudmap.stores.s3 import S3Store
 from cloudmap.targets import memory_store
 from cloudmap.verify import RESERVED_PREFIX, probe_store, require, verify
 
@@ -34,45 +34,11 @@ ALL = [
 ]
 
 
-class DeleteIgnoringServer:
+class DeleteIgnoringServer(MemoryStore):
     """A server that accepts If-Match on delete and deletes anyway (as MinIO did)."""
 
-    def __init__(self, inner: Store) -> None:
-        self.inner = inner
-
-    @property
-    def name(self) -> str:
-        return f"lax+{self.inner.name}"
-
-    def __repr__(self) -> str:
-        return f"DeleteIgnoringServer({self.inner!r})"
-
-    def get(
-        self, key: str, *, if_match: str | None = None, if_none_match: str | None = None
-    ) -> Entry | None:
-        return self.inner.get(key, if_match=if_match, if_none_match=if_none_match)
-
-    def put(
-        self,
-        key: str,
-        data: bytes,
-        *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
-        metadata: Mapping[str, str] | None = None,
-    ) -> str:
-        return self.inner.put(
-            key, data, if_match=if_match, if_none_match=if_none_match, metadata=metadata
-        )
-
     def delete(self, key: str, *, if_match: str | None = None) -> None:
-        self.inner.delete(key)
-
-    def list(self, prefix: str = "") -> Iterator[ListedKey]:
-        return self.inner.list(prefix)
-
-    def close(self) -> None:
-        self.inner.close()
+        super().delete(key)
 
 
 def _memory() -> MemoryStore:
@@ -115,7 +81,7 @@ def test_url_target_is_probed_under_its_prefix() -> None:
 
 def test_a_server_ignoring_conditional_deletes_is_reported_and_refused() -> None:
     """Only the delete line is ignored; verify=True refuses and names the fallback."""
-    server = DeleteIgnoringServer(_memory())
+    server = DeleteIgnoringServer(f"lax-{uuid.uuid4().hex}")
     verdict = verify(server)
     statuses = {c.name: c.status for c in verdict.checks}
     assert statuses.pop("delete-stale") == "ignored"
@@ -143,7 +109,7 @@ def test_probes_leave_no_key_when_a_setup_write_fails() -> None:
     """A failure midway becomes an error line; every scratch key is still removed."""
 
     def fail_delete_setup(call: Call) -> Fault | None:
-        if call.op == "put" and call.key.endswith("/delete") and call.n == 1:
+        if call.op == "put" and call.key.endswith("/delete-stale") and call.n == 1:
             return Fault.SERVER_ERROR
         return None
 
@@ -160,7 +126,7 @@ def test_probes_leave_no_key_when_the_store_raises_through() -> None:
     """An unexpected exception propagates, after the scratch keys are removed."""
 
     def crash_on_listing_probe(call: Call) -> BaseException | None:
-        if call.op == "put" and call.key.endswith("/listed"):
+        if call.op == "put" and call.key.endswith("/listing"):
             return RuntimeError("the store crashed")
         return None
 
@@ -174,7 +140,7 @@ def test_cleanup_retries_a_failed_delete() -> None:
     """A scratch key whose first delete fails is deleted on the next attempt."""
 
     def fail_first_unconditional_delete(call: Call) -> Fault | None:
-        if call.op == "delete" and call.key.endswith("/create") and call.n == 0:
+        if call.op == "delete" and call.key.endswith("/create-only") and call.n == 0:
             return Fault.THROTTLE
         return None
 
@@ -233,3 +199,33 @@ def test_an_ini_with_several_providers_is_verified_one_store_at_a_time(
     )
     with pytest.raises(ConfigError, match="2 providers"):
         verify(ini)
+
+
+def assert_endpoint_options(store: Store) -> None:
+    """The store's botocore client uses path-style URLs and checksums when required."""
+    assert isinstance(store, S3Store)
+    config = store.client.meta.config
+    assert getattr(config, "s3", None) == {"addressing_style": "path"}
+    for setting in ("request_checksum_calculation", "response_checksum_validation"):
+        assert getattr(config, setting) == "when_required"
+
+
+def test_ini_provider_params_carry_s3_endpoint_options(tmp_path: Path) -> None:
+    """Path-style addressing and checksum settings pass from an ini file to botocore."""
+    ini = tmp_path / "minio.ini"
+    ini.write_text(
+        "[default]\nprovider = aws-s3\nbucket_name = b\nregion = us-east-1\n"
+        "key_id = x\nkey_secret = y\n"
+        "[provider_params]\nendpoint_url = http://127.0.0.1:9\n"
+        "addressing_style = path\nrequest_checksum_calculation = when_required\n"
+        "response_checksum_validation = WHEN_REQUIRED\n",
+        encoding="utf-8",
+    )
+    (provider,) = read_config(ini)
+    store = provider.open_store(create=False)
+    try:
+        assert_endpoint_options(store)
+    finally:
+        store.close()
+    with pytest.raises(ConfigError, match="addressing_style"):
+        S3Store("b", region_name="us-east-1", addressing_style="sideways")

@@ -25,6 +25,7 @@ from cloudmap.targets import open_store
 from cloudmap.verify import Verdict, verify
 from tests.fault_proxy import FaultProxy, HeaderFilter, no_faults
 from tests.fixtures_s3 import MOTO_CREDENTIALS, NO_RETRIES
+from tests.test_verify import assert_endpoint_options
 
 pytestmark = pytest.mark.emulator
 
@@ -194,11 +195,7 @@ def test_s3_endpoint_options_reach_botocore(
         "&response_checksum_validation=when_required"
     )
     try:
-        assert isinstance(store, S3Store)
-        config = store.client.meta.config
-        assert getattr(config, "s3", None) == {"addressing_style": "path"}
-        for setting in ("request_checksum_calculation", "response_checksum_validation"):
-            assert getattr(config, setting) == "when_required"
+        assert_endpoint_options(store)
         store.put("k", b"v")
         entry = store.get("k")
         assert entry is not None
