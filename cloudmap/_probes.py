@@ -23,7 +23,15 @@ from cloudmap.errors import (
 if TYPE_CHECKING:
     from cloudmap.store import Store
 
-__all__ = ["PROBES", "Check", "Probe", "Scratch", "Status", "SupportsUploadThreshold"]
+__all__ = [
+    "PROBES",
+    "Check",
+    "Probe",
+    "Scratch",
+    "Status",
+    "SupportsUploadThreshold",
+    "run_probe",
+]
 
 Status = Literal["honoured", "ignored", "refused", "error"]
 

@@ -383,12 +383,18 @@ class AzureBlobStore:
         one block and a Put Block List carrying the condition. The copy has its
         own connections: close it after use.
         """
-        return AzureBlobStore(
-            self._container.container_name,
-            account_url=self._container.primary_endpoint.rsplit("/", 1)[0],
+        from azure.storage.blob import ContainerClient  # noqa: PLC0415
+
+        # The container URL keeps a SAS token, the credential any other key.
+        client = ContainerClient.from_container_url(
+            self._container.url,
             credential=self._container.credential,
             max_single_put_size=size,
+            retry_total=0,
         )
+        copy = AzureBlobStore(self._container.container_name, client=client)
+        copy._owns_client = True  # built here: close() releases it
+        return copy
 
     def get(
         self,
