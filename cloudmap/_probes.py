@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 from cloudmap.errors import (
     AccessDeniedError,
     CloudMapError,
+    ContainerNotFoundError,
     KeySyncError,
     StoreError,
     TransientStoreError,
@@ -128,7 +129,7 @@ def _judge(probe: str, request: Callable[[], object], went: str) -> Check:
         request()
     except KeySyncError:
         return Check(probe, guarantee, "honoured")
-    except (TransientStoreError, AccessDeniedError) as exc:
+    except (TransientStoreError, AccessDeniedError, ContainerNotFoundError) as exc:
         return Check(probe, guarantee, "error", f"{type(exc).__name__}: {exc}")
     except StoreError as exc:
         return Check(probe, guarantee, "refused", f"the server rejected it: {exc}")

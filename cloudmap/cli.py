@@ -21,6 +21,7 @@ from cloudmap._version import __version__
 from cloudmap.config import mapping_from_config, read_config
 from cloudmap.errors import CloudMapError, ConfigError, KeySyncError
 from cloudmap.targets import open_store, parse_target
+from cloudmap.verify import Verdict, probe_store
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -283,19 +284,21 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _doctor(args: argparse.Namespace) -> int:
     """Probe whether the target's server enforces every precondition."""
-    from cloudmap.verify import probe_store  # noqa: PLC0415 - only doctor needs it
+
+    def probed(store: Store, prefix: str) -> Verdict:
+        try:
+            return probe_store(store, prefix)
+        finally:
+            store.close()
 
     target: str = args.target
     if "://" not in target and Path(target).suffix.lower() == ".ini":
-        opened = [(p.open_store(create=False), p.prefix) for p in read_config(target)]
+        verdicts = [
+            probed(provider.open_store(create=False), provider.prefix)
+            for provider in read_config(target)
+        ]
     else:
-        opened = [open_store(parse_target(target))]
-    verdicts = []
-    for store, prefix in opened:
-        try:
-            verdicts.append(probe_store(store, prefix))
-        finally:
-            store.close()
+        verdicts = [probed(*open_store(parse_target(target)))]
     _emit(
         args,
         [v.as_dict() for v in verdicts] if len(verdicts) > 1 else verdicts[0].as_dict(),

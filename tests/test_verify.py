@@ -8,6 +8,7 @@ header-stripping proxy.
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 
 import cloudmap
 from cloudmap import CloudMapping, Fault, FaultyStore, MemoryStore, NotSupportedError
+from cloudmap.cli import main
 from cloudmap.config import mapping_from_config, read_config
 from cloudmap.errors import ConfigError, StoreError
 from cloudmap.faults import Call
@@ -199,6 +201,24 @@ def test_an_ini_with_several_providers_is_verified_one_store_at_a_time(
     )
     with pytest.raises(ConfigError, match="2 providers"):
         verify(ini)
+
+
+def test_doctor_checks_every_provider_of_an_ini_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`cloudmap doctor file.ini` reports one verdict per provider and exits 0."""
+    ini = tmp_path / "two.ini"
+    ini.write_text(
+        "[default]\nproviders = a, b\n"
+        f"[a]\nprovider = in-memory\nname = a-{uuid.uuid4().hex}\n"
+        f"[b]\nprovider = filesystem\nfolder_path = {tmp_path / 'b'}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "b").mkdir()
+    assert main(["--json", "doctor", str(ini)]) == 0
+    reports = json.loads(capsys.readouterr().out)
+    assert [report["ok"] for report in reports] == [True, True]
+    assert main(["doctor", str(tmp_path / "missing.ini")]) == 2
 
 
 def assert_endpoint_options(store: Store) -> None:
