@@ -192,7 +192,7 @@ def test_verify_option_on_urls_and_ini_files(tmp_path: Path) -> None:
 def test_an_ini_with_several_providers_is_verified_one_store_at_a_time(
     tmp_path: Path,
 ) -> None:
-    """verify() refuses a replicated ini file rather than probing only one replica."""
+    """verify() refuses a replicated ini; `verify = true` in [default] covers each."""
     ini = tmp_path / "two.ini"
     ini.write_text(
         "[default]\nproviders = a, b\n"
@@ -201,6 +201,14 @@ def test_an_ini_with_several_providers_is_verified_one_store_at_a_time(
     )
     with pytest.raises(ConfigError, match="2 providers"):
         verify(ini)
+    assert [p.verify for p in read_config(ini)] == [False, False]
+    ini.write_text(
+        "[default]\nproviders = a, b\nverify = true\n"
+        "[a]\nprovider = in-memory\nname = a\n"
+        "[b]\nprovider = in-memory\nname = b\nverify = false\n",
+        encoding="utf-8",
+    )
+    assert [p.verify for p in read_config(ini)] == [True, False]
 
 
 def test_doctor_checks_every_provider_of_an_ini_file(
