@@ -94,7 +94,8 @@ class Scratch:
 
 
 def _payload(tag: bytes, size: int) -> bytes:
-    return (tag * max(size, 1))[: max(size, 1)] if size else b"cloudmap-verify " + tag
+    """`size` bytes of `tag` (one-byte tags), or a short value when `size` is 0."""
+    return tag * size if size else b"cloudmap-verify " + tag
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ class Probe:
     run: Callable[[Scratch], Check | None]
 
 
-PROBES_BY_NAME = {
+GUARANTEES = {
     "create-only": "a create-only write is refused when the key exists",
     "replace-stale": "a write conditioned on a stale etag is refused",
     "delete-stale": "a delete conditioned on a stale etag is refused",
@@ -124,7 +125,7 @@ PROBES_BY_NAME = {
 
 def _judge(probe: str, request: Callable[[], object], went: str) -> Check:
     """Send one conditional request that must be refused with a `KeySyncError`."""
-    guarantee = PROBES_BY_NAME[probe]
+    guarantee = GUARANTEES[probe]
     try:
         request()
     except KeySyncError:
@@ -171,8 +172,8 @@ def _must_refuse(probe: str) -> Callable[[Scratch], Check]:
 
 def _outcome(probe: str, honoured: bool, detail: str) -> Check:
     if honoured:
-        return Check(probe, PROBES_BY_NAME[probe], "honoured")
-    return Check(probe, PROBES_BY_NAME[probe], "ignored", detail)
+        return Check(probe, GUARANTEES[probe], "honoured")
+    return Check(probe, GUARANTEES[probe], "ignored", detail)
 
 
 def _read_if_none_match(scratch: Scratch) -> Check:
@@ -234,7 +235,7 @@ def _large_value(scratch: Scratch) -> Check | None:
 
 
 PROBES = tuple(
-    Probe(name, PROBES_BY_NAME[name], run)
+    Probe(name, GUARANTEES[name], run)
     for name, run in (
         *((name, _must_refuse(name)) for name in _MUST_REFUSE),
         ("read-if-none-match", _read_if_none_match),
