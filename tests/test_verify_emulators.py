@@ -56,20 +56,26 @@ def _empty(store: Store) -> None:
 
 
 def test_azurite_honours_everything(
-    azure_connection_string: str, azure_container: str
+    azure_connection_string: str,
+    azure_container: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Azurite enforces every condition, block-list uploads included."""
+    """Azurite enforces every condition, block-list uploads included: doctor exits 0."""
     with AzureBlobStore(
         azure_container, connection_string=azure_connection_string, retry_total=0
     ) as store:
         _assert_only(verify(store), set())
+        _empty(store)
+        monkeypatch.setenv("CLOUDMAP_TEST_AZURE", azure_connection_string)
+        url = f"az://{azure_container}/p?connection_string=$CLOUDMAP_TEST_AZURE"
+        assert main(["doctor", url]) == 0
         _empty(store)
 
 
 def test_moto_ignores_only_the_multipart_condition(
     s3_endpoint: str, s3_bucket: str
 ) -> None:
-    """moto honours every condition but the one on CompleteMultipartUpload."""
+    """moto honours every condition but If-Match on CompleteMultipartUpload."""
     with S3Store(
         s3_bucket, endpoint_url=s3_endpoint, config=NO_RETRIES, **MOTO_CREDENTIALS
     ) as store:
@@ -94,6 +100,9 @@ def test_fake_gcs_server_ignores_what_emulators_md_lists(
             verify(store),
             {"delete-stale", "read-if-match", "read-if-none-match", "large-value"},
         )
+        _empty(store)
+        url = f"gs://{gcs_bucket}?endpoint={gcs_endpoint}&project=test"
+        assert main(["doctor", url]) == 1
         _empty(store)
 
 
