@@ -38,7 +38,7 @@ from cloudmap.codecs import Codec, zlib
 from cloudmap.errors import ConfigError
 from cloudmap.mapping import CloudMapping
 from cloudmap.store import Store, validate_key
-from cloudmap.targets import build_store, expand_env
+from cloudmap.targets import build_store, expand_env, parse_flag
 
 if TYPE_CHECKING:
     import os
@@ -80,7 +80,7 @@ _LOCATION = {
     "local": "folder_path",
     "memory": "name",
 }
-_COMMON = frozenset({"provider", "prefix"})
+_COMMON = frozenset({"provider", "prefix", "verify"})
 _ROUTING = frozenset({"all"})
 
 
@@ -94,6 +94,7 @@ class ProviderConfig:
     prefix: str
     kwargs: Mapping[str, Any]
     compression: int | None
+    verify: bool = False
 
     def open_store(self, *, create: bool) -> Store:
         """Construct this provider's store."""
@@ -159,8 +160,20 @@ def _provider(
         except ValueError as exc:
             raise ConfigError(f"{where} prefix: {exc}") from exc
     compression = _compression(file, parser, f"{sub}compression")
+    # `verify = true` in [default] applies to every provider of the file.
+    verify = parse_flag(
+        values.get("verify", parser["default"].get("verify", "")),
+        where=f"{where} verify",
+        default=False,
+    )
     return ProviderConfig(
-        section, provider, location, f"{prefix}/" if prefix else "", kwargs, compression
+        section,
+        provider,
+        location,
+        f"{prefix}/" if prefix else "",
+        kwargs,
+        compression,
+        verify,
     )
 
 
@@ -280,7 +293,14 @@ def mapping_from_config(
             else codec | zlib(provider.compression)
         )
         store = provider.open_store(create=create)
-        mappings.append(CloudMapping(store, codec=chain, key_prefix=provider.prefix))
+        try:
+            mapping: CloudMapping[Any] = CloudMapping(
+                store, codec=chain, key_prefix=provider.prefix, verify=provider.verify
+            )
+        except BaseException:
+            store.close()
+            raise
+        mappings.append(mapping)
     if len(mappings) == 1:
         return mappings[0]
     # Imported here: replication is only needed by multi-provider files.

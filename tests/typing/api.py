@@ -18,7 +18,9 @@ from cloudmap import (
     ReplicatedMapping,
     S3Store,
     Store,
+    Verdict,
     codecs,
+    verify,
 )
 
 
@@ -53,3 +55,13 @@ def mappings_are_typed(store: Store) -> int:
     replicated = ReplicatedMapping([raw, CloudMapping[bytes](MemoryStore())])
     replicated["k"] = data
     return total
+
+
+def servers_are_verified(store: Store) -> int:
+    """verify() takes a store or a target and returns a Verdict; verify=True is a flag."""
+    verdict: Verdict = verify(store)
+    by_target: Verdict = verify("s3://bucket/prefix?endpoint=http://127.0.0.1:9000")
+    ignored = [check.name for check in verdict.with_status("ignored")]
+    checked: CloudMapping[bytes] = CloudMapping(store, verify=True)
+    del checked, ignored
+    return verdict.exit_code + by_target.exit_code
