@@ -71,7 +71,9 @@ def test_worker_coordination_shares_the_work(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     counts = [int(n) for n in re.findall(r"worker-\d ran (\d+) tasks", result.stdout)]
     assert sum(counts) == 30
-    assert sum(1 for n in counts if n) > 1, result.stdout
+    busy = sum(1 for n in counts if n)
+    assert busy > 1, result.stdout
+    assert f"{busy} workers shared the 30 tasks" in result.stdout
 
 
 def readme_blocks() -> dict[str, str]:
