@@ -26,7 +26,7 @@ from typing import Any
 from cloudmap.codecs._core import Codec, KeyedStep
 from cloudmap.codecs._optional import require
 
-__all__ = ["KEY_ID_METADATA_KEY", "encrypted", "key_bytes"]
+__all__ = ["KEY_ID_METADATA_KEY", "encrypted", "key_bytes", "stored_key_id"]
 
 KEY_ID_METADATA_KEY = "cloudmap-key-id"
 """The object metadata entry naming the key id a value was encrypted with."""
@@ -54,6 +54,17 @@ def key_bytes(key: bytes | str, *, key_id: str) -> bytes:
         msg = f"key {key_id!r} has {len(key)} bytes; AES-256 needs {_KEY_SIZE}"
         raise ValueError(msg)
     return bytes(key)
+
+
+def stored_key_id(data: bytes) -> str | None:
+    """The key id in the header of a value `encrypted()` wrote, or None.
+
+    Read without decrypting, so nothing is authenticated yet.
+    """
+    end = 2 + data[1] if len(data) > 1 else 2
+    if data[:1] != bytes([_VERSION]) or len(data) < end + _NONCE + _TAG:
+        return None
+    return data[2:end].decode("ascii", errors="replace")
 
 
 class _AESGCM(KeyedStep):
@@ -95,11 +106,11 @@ class _AESGCM(KeyedStep):
 
     def load(self, data: Any, key: str, metadata: Mapping[str, str]) -> bytes:
         data = bytes(data)
-        end = 2 + data[1] if len(data) > 1 else 2
-        if data[:1] != bytes([_VERSION]) or len(data) < end + _NONCE + _TAG:
+        key_id = stored_key_id(data)
+        if key_id is None:
             msg = "the value is not encrypted by cloudmap, or is truncated"
             raise ValueError(msg)
-        key_id = data[2:end].decode("ascii", errors="replace")
+        end = 2 + len(key_id)
         cipher = self._ciphers.get(key_id)
         if cipher is None:
             known = ", ".join(self._ciphers)
