@@ -71,7 +71,9 @@ def encryption_section(
         raise ConfigError(f"{where} keys: lists no key id")
     keys: dict[str, str] = {}
     for key_id, option in references.items():
-        reference = options.get(option, "").strip()
+        if option not in options:
+            raise ConfigError(f"{where} {option}: missing, for key id {key_id!r}")
+        reference = options[option].strip()
         if not reference.startswith("$"):
             # A key written in the file would be a secret in a config file.
             msg = f"{where} {option}: must be a $NAME environment variable reference"
