@@ -97,6 +97,10 @@ def measure(codec: Codec, data: bytes, repeats: int) -> dict[str, float]:
     }
 
 
+def _speed(mb_s: float) -> str:
+    return f"{mb_s:.1f}" if mb_s < 10 else f"{mb_s:.0f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every codec on every value kind, print a table, write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -114,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(
                 f"| {kind} | {name} | {row['ratio']:.2f} | "
-                f"{row['encode_mb_s']:.0f} | {row['decode_mb_s']:.0f} |"
+                f"{_speed(row['encode_mb_s'])} | {_speed(row['decode_mb_s'])} |"
             )
     if args.json is not None:
         args.json.write_text(
