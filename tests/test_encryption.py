@@ -32,6 +32,7 @@ from cloudmap.faults import Call, FaultyStore
 from cloudmap.rekey import rekey
 from cloudmap.store import Store
 from cloudmap.stores import LocalStore, MemoryStore
+from tests.test_cli import cli
 
 OLD, NEW = os.urandom(32), os.urandom(32)
 ROOT = Path(__file__).resolve().parents[1]
@@ -225,20 +226,6 @@ def test_missing_cryptography_names_the_extra(monkeypatch: pytest.MonkeyPatch) -
         encrypted({"k1": OLD})
 
 
-def test_import_cloudmap_loads_no_optional_codec_package() -> None:
-    """`import cloudmap` imports none of zstandard, msgspec, cryptography, pydantic."""
-    code = (
-        "import sys, cloudmap, cloudmap.codecs; "
-        "bad = [m for m in sys.modules if m.split('.')[0] in "
-        "{'zstandard', 'msgspec', 'cryptography', 'pydantic'}]; "
-        "print(bad); sys.exit(1 if bad else 0)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
 # -- property-based ----------------------------------------------------------------
 
 
@@ -414,13 +401,9 @@ def test_ini_missing_extra_is_a_config_error(
 
 
 def _cli(env: dict[str, str], *args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cloudmap", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
+    result = cli(env, *args)
+    return subprocess.CompletedProcess(
+        result.args, result.returncode, result.stdout.decode(), result.stderr.decode()
     )
 
 
