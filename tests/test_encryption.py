@@ -497,3 +497,26 @@ def test_replicas_with_their_own_keys_agree() -> None:
     assert second is not None
     assert first.data != second.data
     assert replicated["k"] == [1, 2]
+
+
+def test_ini_sections_per_provider(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """[name.compression] and [name.encryption] apply to that provider only."""
+    monkeypatch.setenv("BACKUP_KEY", base64.b64encode(NEW).decode())
+    path = tmp_path / "replicated.ini"
+    path.write_text(
+        "[default]\nproviders = main, backup\n"
+        f"[main]\nprovider = filesystem\nfolder_path = {tmp_path / 'main'}\n"
+        f"[backup]\nprovider = filesystem\nfolder_path = {tmp_path / 'backup'}\n"
+        "[backup.compression]\nalgorithm = zstd\n"
+        "[backup.encryption]\nkeys = b1\nkey.b1 = $BACKUP_KEY\n"
+    )
+    main, backup = read_config(path)
+    assert main.codec(pickle()).name == "pickle"
+    assert backup.codec(pickle()).name == "pickle|zstd|aes256gcm"
+    with cloudmap.open(path) as shelf:
+        shelf["k"] = "v"
+    entry = LocalStore(tmp_path / "backup").get("k")
+    assert entry is not None
+    assert entry.metadata[KEY_ID_METADATA_KEY] == "b1"
