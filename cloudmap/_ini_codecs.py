@@ -58,10 +58,27 @@ def encryption_section(
         return None
     where = f"{file}: [{section}]"
     options = parser[section]
+    for option in options:
+        if option not in {"algorithm", "key", "keys"} and not option.startswith("key."):
+            known = "algorithm, key, keys, key.<id>"
+            raise ConfigError(f"{where} {option}: unknown option (known: {known})")
     algorithm = options.get("algorithm", "aes256gcm").strip()
     if algorithm != "aes256gcm":
         msg = f"{where} algorithm: {algorithm!r} is not supported (use aes256gcm)"
         raise ConfigError(msg)
+    keys = _keys(options, where)
+
+    def build() -> Codec:
+        try:
+            return encrypted(keys)
+        except ValueError as exc:  # the message names the key id, never the key
+            raise ConfigError(f"{where}: {exc}") from None
+
+    return _optional(where, build)
+
+
+def _keys(options: configparser.SectionProxy, where: str) -> dict[str, str]:
+    """Key id -> key text, in order, each read from the variable its option names."""
     if "keys" in options:
         ids = [name.strip() for name in options["keys"].split(",") if name.strip()]
         references = {key_id: f"key.{key_id}" for key_id in ids}
@@ -79,11 +96,4 @@ def encryption_section(
             msg = f"{where} {option}: must be a $NAME environment variable reference"
             raise ConfigError(msg)
         keys[key_id] = expand_env(reference, where=f"{where} {option}")
-
-    def build() -> Codec:
-        try:
-            return encrypted(keys)
-        except ValueError as exc:  # the message names the key id, never the key
-            raise ConfigError(f"{where}: {exc}") from None
-
-    return _optional(where, build)
+    return keys

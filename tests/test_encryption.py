@@ -377,6 +377,7 @@ def test_ini_compression_and_encryption_sections(
         ("[encryption]\nkeys = a, b\nkey.a = $SHORT_KEY\n", r"key\.b: missing"),
         ("[encryption]\nalgorithm = aes256gcm\n", r"key: missing"),
         ("[encryption]\nkeys = ,\n", "lists no key id"),
+        ("[encryption]\nenvironment_key = K\n", "environment_key: unknown option"),
         ("[encryption]\nalgorithm = aes128\nkey = $SHORT_KEY\n", "'aes128'"),
     ],
 )
