@@ -8,7 +8,9 @@ import re
 import sys
 import tracemalloc
 import zlib as stdlib_zlib
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import msgspec
@@ -24,6 +26,7 @@ from cloudmap.codecs import (
     CODEC_METADATA_KEY,
     DEFAULT_MAX_SIZE,
     Codec,
+    KeyedStep,
     json,
     model,
     msgpack,
@@ -363,3 +366,39 @@ def test_codecs_page_examples_run(
     monkeypatch.chdir(tmp_path)
     for block in blocks:
         exec(compile(block, "docs/codecs.md", "exec"), {})  # noqa: S102
+
+
+class _Signed(KeyedStep):
+    """A user's keyed step: prefixes each value with its key, checks it on read."""
+
+    metadata = MappingProxyType({"cloudmap-signer": "tests"})
+
+    def dump(self, data: Any, key: str) -> bytes:
+        return key.encode() + b"\x00" + bytes(data)
+
+    def load(self, data: Any, key: str, metadata: Mapping[str, str]) -> bytes:
+        if metadata.get("cloudmap-signer") != "tests":
+            raise ValueError("unsigned")
+        owner, _, body = bytes(data).partition(b"\x00")
+        if owner != key.encode():
+            raise ValueError(f"written for {owner!r}")
+        return body
+
+
+def test_keyed_steps_see_key_and_metadata_on_every_store(store: Store) -> None:
+    """A KeyedStep gets the mapping's key (no prefix) and the object's metadata."""
+    signed = json() | Codec("signed", (_Signed(),))
+    assert signed.keyed
+    assert signed.metadata == {
+        CODEC_METADATA_KEY: "json|signed",
+        "cloudmap-signer": "tests",
+    }
+    CloudMapping[Any](store, codec=signed, key_prefix="p/")["a"] = [1]
+    entry = store.get("p/a")
+    assert entry is not None
+    assert entry.data.startswith(b"a\x00")
+    assert entry.metadata["cloudmap-signer"] == "tests"
+    assert CloudMapping[Any](store, codec=signed, key_prefix="p/")["a"] == [1]
+    store.put("p/b", entry.data, metadata=dict(entry.metadata))
+    with pytest.raises(CodecError, match=r"'b'.*written for b'a'"):
+        CloudMapping[Any](store, codec=signed, key_prefix="p/")["b"]
