@@ -21,6 +21,7 @@ from cloudmap._version import __version__
 from cloudmap.config import mapping_from_config, read_config
 from cloudmap.errors import CloudMapError, ConfigError, KeySyncError
 from cloudmap.targets import open_store, parse_target
+from cloudmap.verify import Verdict, probe_store
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -321,6 +322,44 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_ERROR
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    """Probe whether the target's server enforces every precondition."""
+
+    def probed(store: Store, prefix: str) -> Verdict:
+        try:
+            return probe_store(store, prefix)
+        finally:
+            store.close()
+
+    target: str = args.target
+    if "://" not in target and Path(target).suffix.lower() == ".ini":
+        verdicts = [
+            probed(provider.open_store(create=False), provider.prefix)
+            for provider in read_config(target)
+        ]
+    else:
+        verdicts = [probed(*open_store(parse_target(target)))]
+    _emit(
+        args,
+        [v.as_dict() for v in verdicts] if len(verdicts) > 1 else verdicts[0].as_dict(),
+        "\n".join(str(v) for v in verdicts),
+    )
+    return EXIT_OK if all(v.ok for v in verdicts) else EXIT_ERROR
+
+
+def _add_doctor(commands: Any) -> None:
+    text = (
+        "check that the server enforces every precondition cloudmap relies on "
+        "(exit 0: all honoured, 1: something ignored, refused or failed)"
+    )
+    doctor = commands.add_parser("doctor", help=text, description=text)
+    doctor.add_argument("target")
+    doctor.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print JSON"
+    )
+    doctor.set_defaults(run=_doctor)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cloudmap",
@@ -395,6 +434,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--tasks", type=int, default=40)
     demo.add_argument("--dir", help="directory to use (default: a temporary one)")
     demo.set_defaults(run=_demo)
+    _add_doctor(commands)
     return parser
 
 

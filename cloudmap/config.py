@@ -49,7 +49,7 @@ from cloudmap.codecs import Codec, zlib, zstd
 from cloudmap.errors import ConfigError
 from cloudmap.mapping import CloudMapping
 from cloudmap.store import Store, validate_key
-from cloudmap.targets import build_store, expand_env
+from cloudmap.targets import build_store, expand_env, parse_flag
 
 if TYPE_CHECKING:
     import os
@@ -91,7 +91,7 @@ _LOCATION = {
     "local": "folder_path",
     "memory": "name",
 }
-_COMMON = frozenset({"provider", "prefix"})
+_COMMON = frozenset({"provider", "prefix", "verify"})
 _ROUTING = frozenset({"all"})
 
 
@@ -105,6 +105,7 @@ class ProviderConfig:
     prefix: str
     kwargs: Mapping[str, Any]
     compression: int | None
+    verify: bool = False
     algorithm: str = "zlib"
     encryption: Codec | None = field(default=None, repr=False)
 
@@ -182,6 +183,12 @@ def _provider(
         except ValueError as exc:
             raise ConfigError(f"{where} prefix: {exc}") from exc
     algorithm, compression = compression_section(file, parser, f"{sub}compression")
+    # `verify = true` in [default] applies to every provider of the file.
+    verify = parse_flag(
+        values.get("verify", parser["default"].get("verify", "")),
+        where=f"{where} verify",
+        default=False,
+    )
     return ProviderConfig(
         section,
         provider,
@@ -189,6 +196,7 @@ def _provider(
         f"{prefix}/" if prefix else "",
         kwargs,
         compression,
+        verify,
         algorithm,
         encryption_section(file, parser, f"{sub}encryption"),
     )
@@ -284,7 +292,14 @@ def mapping_from_config(
     for provider in providers:
         chain = provider.codec(codec)
         store = provider.open_store(create=create)
-        mappings.append(CloudMapping(store, codec=chain, key_prefix=provider.prefix))
+        try:
+            mapping: CloudMapping[Any] = CloudMapping(
+                store, codec=chain, key_prefix=provider.prefix, verify=provider.verify
+            )
+        except BaseException:
+            store.close()
+            raise
+        mappings.append(mapping)
     if len(mappings) == 1:
         return mappings[0]
     # Imported here: replication is only needed by multi-provider files.

@@ -18,7 +18,9 @@ from cloudmap import (
     ReplicatedMapping,
     S3Store,
     Store,
+    Verdict,
     codecs,
+    verify,
 )
 
 
@@ -70,3 +72,13 @@ def optional_codecs_compose(store: Store, key: bytes) -> codecs.Codec:
     data: bytes = chain.dumps({"a": 1}, key="k")
     chain.loads(data, key="k", metadata={codecs.KEY_ID_METADATA_KEY: "k1"})
     return compact
+
+
+def servers_are_verified(store: Store) -> int:
+    """verify() takes a store or a target and returns a Verdict; verify=True is a flag."""
+    verdict: Verdict = verify(store)
+    by_target: Verdict = verify("s3://bucket/prefix?endpoint=http://127.0.0.1:9000")
+    ignored = [check.name for check in verdict.with_status("ignored")]
+    checked: CloudMapping[bytes] = CloudMapping(store, verify=True)
+    del checked, ignored
+    return verdict.exit_code + by_target.exit_code
