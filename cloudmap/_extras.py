@@ -21,13 +21,22 @@ def install_hint(extra: str) -> str:
     return f'pip install "{DISTRIBUTION}[{extra}]"'
 
 
-def require(module: str, *, extra: str, purpose: str) -> ModuleType:
+def require(
+    module: str, *, extra: str, purpose: str, package: str | None = None
+) -> ModuleType:
     """Import `module`, or raise `MissingDependencyError` naming `extra`.
 
-    `purpose` says what needs it, e.g. "s3:// targets and S3Store".
+    `package` is the distribution to name when it differs from the top-level
+    module (`azure-storage-blob` for `azure.storage.blob`).
+
+    `purpose` names what needs it, e.g. "S3Store (s3:// targets)".
     """
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        msg = f"{purpose} need the {extra!r} extra: {install_hint(extra)} ({exc})"
+        package = package or module.partition(".")[0]
+        msg = (
+            f"{purpose} needs the {package!r} package: {install_hint(extra)} "
+            f"(the {extra!r} extra)"
+        )
         raise MissingDependencyError(msg) from exc

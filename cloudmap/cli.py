@@ -228,6 +228,44 @@ def _repair(args: argparse.Namespace) -> int:
     return _failures(args, failed)
 
 
+def _rekey(args: argparse.Namespace) -> int:
+    from cloudmap.rekey import rekey  # noqa: PLC0415
+
+    if "://" in args.config or Path(args.config).suffix.lower() != ".ini":
+        msg = f"{args.config}: rekey reads its keys from an .ini [encryption] section"
+        raise ConfigError(msg)
+    providers = [
+        (p, p.encryption) for p in read_config(args.config) if p.encryption is not None
+    ]
+    if not providers:
+        raise ConfigError(f"{args.config}: no [encryption] section to rekey with")
+    totals: dict[str, Any] = {"rekeyed": 0, "current": 0, "failed": {}}
+    progress = _Progress(_show_progress(args), "rekey")
+    try:
+        for provider, encryption in providers:
+            with contextlib.closing(provider.open_store(create=False)) as store:
+                report = rekey(
+                    store,
+                    encryption,
+                    prefix=provider.prefix,
+                    workers=args.workers,
+                    on_total=progress.total,
+                    on_progress=progress.advance,
+                )
+            totals["rekeyed"] += len(report.rekeyed)
+            totals["current"] += len(report.current)
+            for key, reason in report.failed.items():
+                totals["failed"][f"{key} on {provider.section}"] = reason
+    finally:
+        progress.close()
+    text = (
+        f"rekeyed {totals['rekeyed']}, already current {totals['current']}, "
+        f"failed {len(totals['failed'])}"
+    )
+    _emit(args, totals, text)
+    return _failures(args, totals["failed"])
+
+
 def _demo(args: argparse.Namespace) -> int:
     from cloudmap.demo import run_demo  # noqa: PLC0415
 
@@ -388,6 +426,13 @@ def _parser() -> argparse.ArgumentParser:
     repair.add_argument("config")
     repair.add_argument("--codec", choices=["pickle", "json", "raw"], default="pickle")
     repair.set_defaults(run=_repair)
+
+    rekey = commands.add_parser(
+        "rekey", help="re-encrypt every value under the current key (resumable)"
+    )
+    rekey.add_argument("config", help="an .ini file with an [encryption] section")
+    rekey.add_argument("--workers", type=_positive, default=8, help="parallel requests")
+    rekey.set_defaults(run=_rekey)
 
     demo = commands.add_parser(
         "demo",

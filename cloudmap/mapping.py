@@ -202,7 +202,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
 
     def _encode(self, key: str, value: V) -> bytes:
         try:
-            return self._codec.dumps(value)
+            return self._codec.dumps(value, key=key)
         except CodecError as exc:
             msg = f"cannot store key {key!r} in {self._store.name}: {exc}"
             raise CodecError(msg) from exc
@@ -216,14 +216,14 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
             )
             raise CodecError(msg)
         try:
-            value: V = self._codec.loads(entry.data)
+            value: V = self._codec.loads(entry.data, key=key, metadata=entry.metadata)
         except CodecError as exc:
             msg = f"cannot read key {key!r} from {self._store.name}: {exc}"
             raise CodecError(msg) from exc
         return value
 
     def _metadata(self) -> dict[str, str]:
-        return {CODEC_METADATA_KEY: self._codec.name}
+        return dict(self._codec.metadata)
 
     def _put(self, key: str, full: str, data: bytes, etag: str | None) -> str:
         """One conditional PUT: replace `etag`, or create when `etag` is None."""

@@ -299,7 +299,8 @@ class AzureBlobStore:
         require(
             "azure.storage.blob",
             extra="azure",
-            purpose="AzureBlobStore and az:// targets",
+            purpose="AzureBlobStore (az:// targets)",
+            package="azure-storage-blob",
         )
         if max_single_put_size is not None:
             client_kwargs["max_single_put_size"] = max_single_put_size

@@ -109,7 +109,10 @@ class GCSStore:
         max_pool_connections: int = 32,
     ) -> None:
         storage = require(
-            "google.cloud.storage", extra="gcs", purpose="GCSStore and gs:// targets"
+            "google.cloud.storage",
+            extra="gcs",
+            purpose="GCSStore (gs:// targets)",
+            package="google-cloud-storage",
         )
         self._bucket_name = bucket_name
         self._endpoint_url = endpoint_url

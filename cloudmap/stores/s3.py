@@ -168,7 +168,7 @@ class S3Store:
         response_checksum_validation: str | None = None,
         config: Config | None = None,
     ) -> None:
-        require("boto3", extra="s3", purpose="S3Store and s3:// targets")
+        require("boto3", extra="s3", purpose="S3Store (s3:// targets)")
         if not bucket:
             raise ConfigError("an S3 bucket name is required")
         if multipart_threshold < _MIN_PART_SIZE:
