@@ -170,7 +170,7 @@ def test_timeout_raises_lock_timeout(
     holder = lease_of(mapping(store_factory), clock, auto_renew=False)
     holder.acquire()
     waiting = lease_of(mapping(store_factory), clock, timeout=2.0)
-    with pytest.raises(LockTimeout, match="within 2.0 s") as caught, waiting:
+    with pytest.raises(LockTimeout, match=r"within 2\.0 s") as caught, waiting:
         pass
     assert isinstance(caught.value, TimeoutError)
     assert sum(clock.slept) == pytest.approx(2.0)
