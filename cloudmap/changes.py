@@ -130,6 +130,9 @@ def watch(
 
     The first poll runs at once. Without `sleep`, the pause is `stop.wait` when
     `stop` is an Event (so setting it ends the watch at once), else `time.sleep`.
+
+    Raises:
+        ValueError: `interval` is negative or `jitter` is outside [0, 1).
     """
     if interval < 0 or not 0 <= jitter < 1:
         msg = f"watch needs interval >= 0 and 0 <= jitter < 1, not {interval}, {jitter}"
@@ -139,11 +142,15 @@ def watch(
         pause = sleep
     elif isinstance(stop, threading.Event):
         pause = stop.wait
-    rng = rng or random.Random()  # noqa: S311 - spreads polls, not a secret
-    while not _stopped(stop):
-        batch = poll()
-        if batch:
-            yield batch
-        if _stopped(stop):
-            return
-        pause(interval * (1 + rng.uniform(-jitter, jitter)))
+    spread = rng or random.Random()  # noqa: S311 - spreads polls, not a secret
+
+    def polls() -> Iterator[Changes]:
+        while not _stopped(stop):
+            batch = poll()
+            if batch:
+                yield batch
+            if _stopped(stop):
+                return
+            pause(interval * (1 + spread.uniform(-jitter, jitter)))
+
+    return polls()
