@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from cloudmap.lease import LOCK_PREFIX
+from cloudmap.lease import hidden_lock
 from cloudmap.store import Store
 
 __all__ = ["Changes", "Stop", "list_changes", "watch"]
@@ -88,15 +88,15 @@ def list_changes(  # noqa: PLR0917 - the mapping's parts, passed down explicitly
     """
     cut = len(key_prefix)
 
-    def ours(key: str) -> bool:
-        full = key_prefix + key
-        return key.startswith(prefix) and not full.startswith(LOCK_PREFIX)
-
-    before = {key: etag for key, etag in dict(held).items() if ours(key)}
+    before = {
+        key: etag
+        for key, etag in dict(held).items()
+        if key.startswith(prefix) and not hidden_lock(key_prefix + key, key_prefix)
+    }
     listed = {
         item.key[cut:]: item.etag
         for item in store.list(key_prefix + prefix)
-        if not item.key.startswith(LOCK_PREFIX)
+        if not hidden_lock(item.key, key_prefix)
     }
     found = _not_own(_diff(before, listed), listed, dict(held))
     if record is not None:

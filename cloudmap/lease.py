@@ -46,6 +46,7 @@ __all__ = [
     "LOCK_PREFIX",
     "Lease",
     "fence_metadata",
+    "hidden_lock",
     "lock_object_key",
     "refuse_fenced_retries",
 ]
@@ -57,6 +58,15 @@ FENCE_METADATA_KEY = "cloudmap-fence"
 """The metadata name under which a fenced write stores its lease's token."""
 
 Clock = Callable[[], float]
+
+
+def hidden_lock(full_key: str, key_prefix: str) -> bool:
+    """Whether a listing through `key_prefix` leaves out the object `full_key`.
+
+    Lock objects are left out of a mapping's keys, unless the mapping looks
+    inside `LOCK_PREFIX` on purpose.
+    """
+    return full_key.startswith(LOCK_PREFIX) and not key_prefix.startswith(LOCK_PREFIX)
 
 
 def lock_object_key(key_prefix: str, name: str) -> str:

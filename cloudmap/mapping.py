@@ -20,7 +20,13 @@ from cloudmap.cache import CacheSpec, ValueCache, make_cache
 from cloudmap.changes import Changes, Stop, list_changes, watch
 from cloudmap.codecs import CODEC_METADATA_KEY, Codec, json, pickle, raw, zlib
 from cloudmap.errors import BulkError, CodecError, EtagMismatchError, KeySyncError
-from cloudmap.lease import Lease, fence_metadata, lock_object_key, refuse_fenced_retries
+from cloudmap.lease import (
+    Lease,
+    fence_metadata,
+    hidden_lock,
+    lock_object_key,
+    refuse_fenced_retries,
+)
 from cloudmap.retry import DEFAULT, default_modify_retry, retrying_store
 from cloudmap.store import Entry, Store, validate_key
 
@@ -348,7 +354,8 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         """Refresh held etags: all of them from one listing, or just `key`'s.
 
         A full sync replaces the etag table, so keys deleted remotely disappear
-        and keys created remotely appear.
+        and keys created remotely appear. Lock objects (see `lock`) are left
+        out.
         """
         if key is not None:
             full = self._full_key(key)
@@ -362,7 +369,11 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
                 self._forget(key)
             return
         cut = len(self._prefix)
-        fresh = {item.key[cut:]: item.etag for item in self._store.list(self._prefix)}
+        fresh = {
+            item.key[cut:]: item.etag
+            for item in self._store.list(self._prefix)
+            if not hidden_lock(item.key, self._prefix)
+        }
         with self._lock:
             self._etags.clear()
             self._etags.update(fresh)

@@ -94,11 +94,16 @@ def paused_holder(
     commands: Queue[str],
     replies: Queue[tuple[str, object]],
 ) -> None:
-    """Hold the lock, then run commands: write (fenced), renew, release, exit."""
+    """Hold the lock, then run commands: write (fenced), renew, release, exit.
+
+    No auto-renewal: the test stops this process with SIGSTOP while it idles,
+    never in the middle of a request (a LocalStore write holds the directory's
+    lock, which would stall the contender too).
+    """
     m: CloudMapping[Any] = CloudMapping(
         factory(), codec=codecs.json(), sync_initially=False
     )
-    lease = m.lock(LOCK, ttl=ttl, auto_renew=True)
+    lease = m.lock(LOCK, ttl=ttl)
     lease.acquire()
     replies.put(("acquired", lease.token))
     actions: dict[str, Callable[[], object]] = {

@@ -121,10 +121,15 @@ def test_prefix_limits_the_listing(store_factory: StoreFactory) -> None:
 
 
 def test_lock_objects_are_left_out(store_factory: StoreFactory) -> None:
-    """A lease's lock object is not a change, even for a mapping with no prefix."""
+    """A lock object is neither a key nor a change, unless looked for on purpose."""
     m = mapping(store_factory)
     with mapping(store_factory).lock("job", ttl=10):
         assert m.changes() == changes()
+        m.sync_with_cloud()
+        assert list(m) == []
+        locks = mapping(store_factory, key_prefix=".cloudmap-locks/")
+        assert list(locks) == ["job"]
+        assert locks.changes() == changes()
 
 
 def test_changed_keys_drop_their_cached_values(store_factory: StoreFactory) -> None:
