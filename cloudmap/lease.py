@@ -92,7 +92,7 @@ class _LockBody:
     def loads(cls, key: str, store: str, data: bytes) -> _LockBody:
         try:
             raw = json.loads(data)
-            return cls(
+            body = cls(
                 token=int(raw["token"]),
                 state=str(raw["state"]),
                 ttl=float(raw["ttl"]),
@@ -102,6 +102,10 @@ class _LockBody:
         except (ValueError, TypeError, KeyError) as exc:
             msg = f"{key!r} in {store} is not a cloudmap lock object: {exc}"
             raise CodecError(msg) from exc
+        if body.state not in {"held", "released"}:
+            msg = f"{key!r} in {store} holds an unknown lock state {body.state!r}"
+            raise CodecError(msg)
+        return body
 
 
 def _min_ttl(store: Store) -> float:
@@ -190,7 +194,11 @@ class Lease:
 
     # -- acquiring -------------------------------------------------------------
 
-    def acquire(self, *, blocking: bool = True, timeout: float | None = None) -> bool:
+    def acquire(
+        self,
+        blocking: bool = True,
+        timeout: float | None = None,
+    ) -> bool:
         """Take the lock; False if not taken (`blocking=False`, or after `timeout` s).
 
         `timeout=None` waits as long as the `timeout` given to `lock()` (by

@@ -210,12 +210,17 @@ def test_fence_of_a_never_acquired_lease_is_refused(
         m.modify("state", lambda v: v, default=0, fence=lease_of(m, clock))
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b'{"token": 1, "state": "odd", "ttl": 1, "holder": "x"}'],
+    ids=["not-json", "unknown-state"],
+)
 def test_a_foreign_lock_object_raises_codec_error(
-    store_factory: StoreFactory, clock: FakeClock
+    store_factory: StoreFactory, clock: FakeClock, body: bytes
 ) -> None:
     """A lock object that is not a lease's JSON names its key instead of being taken."""
     store = store_factory()
-    store.put(LOCK_PREFIX + "job", b"not json")
+    store.put(LOCK_PREFIX + "job", body)
     with pytest.raises(CodecError, match=r"\.cloudmap-locks/job"):
         lease_of(mapping(store_factory), clock).acquire()
 
