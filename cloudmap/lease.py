@@ -20,16 +20,13 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
-
-import tenacity
 
 from cloudmap.errors import (
     CloudMapError,
     CodecError,
-    FencedError,
     KeySyncError,
     LockLost,
     LockTimeout,
@@ -39,23 +36,12 @@ from cloudmap.store import validate_key
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from cloudmap.store import Entry, Store
+    from cloudmap.store import Store
 
-__all__ = [
-    "FENCE_METADATA_KEY",
-    "LOCK_PREFIX",
-    "Lease",
-    "fence_metadata",
-    "hidden_lock",
-    "lock_object_key",
-    "refuse_fenced_retries",
-]
+__all__ = ["LOCK_PREFIX", "Lease", "hidden_lock", "lock_object_key"]
 
 LOCK_PREFIX = ".cloudmap-locks/"
 """Where lock objects live, at the root of the store (outside any key prefix)."""
-
-FENCE_METADATA_KEY = "cloudmap-fence"
-"""The metadata name under which a fenced write stores its lease's token."""
 
 Clock = Callable[[], float]
 
@@ -342,35 +328,3 @@ class Lease:
         tb: TracebackType | None,
     ) -> None:
         self.release()
-
-
-def fence_metadata(
-    key: str, entry: Entry | None, lease: Lease, store: str
-) -> Mapping[str, str]:
-    """The metadata a fenced write adds to `key`.
-
-    Raises:
-        FencedError: `entry` (the key as read) holds a fence above the lease's token.
-        ValueError: the lease was never acquired.
-    """
-    token = lease.token
-    if token < 1:
-        msg = f"lease {lease.name!r} was never acquired; it cannot fence {key!r}"
-        raise ValueError(msg)
-    stored = 0 if entry is None else int(entry.metadata.get(FENCE_METADATA_KEY, "0"))
-    if stored > token:
-        raise FencedError(
-            key,
-            token=token,
-            fence=stored,
-            actual_etag=None if entry is None else entry.etag,
-            store=store,
-        )
-    return {FENCE_METADATA_KEY: str(token)}
-
-
-def refuse_fenced_retries(policy: tenacity.Retrying) -> tenacity.Retrying:
-    """`policy`, except that a `FencedError` is raised at once, never retried."""
-    return policy.copy(
-        retry=policy.retry & tenacity.retry_if_not_exception_type(FencedError)
-    )

@@ -20,13 +20,8 @@ from cloudmap.cache import CacheSpec, ValueCache, make_cache
 from cloudmap.changes import Changes, Stop, list_changes, watch
 from cloudmap.codecs import CODEC_METADATA_KEY, Codec, json, pickle, raw, zlib
 from cloudmap.errors import BulkError, CodecError, EtagMismatchError, KeySyncError
-from cloudmap.lease import (
-    Lease,
-    fence_metadata,
-    hidden_lock,
-    lock_object_key,
-    refuse_fenced_retries,
-)
+from cloudmap.fencing import fence_metadata, refuse_fenced_retries
+from cloudmap.lease import Lease, hidden_lock, lock_object_key
 from cloudmap.retry import DEFAULT, default_modify_retry, retrying_store
 from cloudmap.store import Entry, Store, validate_key
 
@@ -374,6 +369,10 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
             for item in self._store.list(self._prefix)
             if not hidden_lock(item.key, self._prefix)
         }
+        self._hold(fresh)
+
+    def _hold(self, fresh: Mapping[str, str]) -> None:
+        """Replace the etag table; drop cached values whose etag is not in it."""
         with self._lock:
             self._etags.clear()
             self._etags.update(fresh)
@@ -386,12 +385,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         Lets a worker save its etags (through JSON, say) and resume where it
         stopped: `changes()` then reports what changed since the save.
         """
-        fresh = {validate_key(key): str(etag) for key, etag in etags.items()}
-        with self._lock:
-            self._etags.clear()
-            self._etags.update(fresh)
-        if self._cache is not None:
-            self._cache.retain(fresh)
+        self._hold({validate_key(key): str(etag) for key, etag in etags.items()})
 
     def changes(self, prefix: str = "", *, apply: bool = True) -> Changes:
         """What others added, modified and deleted under `prefix` since the held etags.

@@ -23,7 +23,8 @@ from cloudmap import (
     LockTimeout,
     codecs,
 )
-from cloudmap.lease import FENCE_METADATA_KEY, LOCK_PREFIX
+from cloudmap.fencing import FENCE_METADATA_KEY
+from cloudmap.lease import LOCK_PREFIX
 from tests import lease_workers
 
 if TYPE_CHECKING:

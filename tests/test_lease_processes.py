@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from cloudmap import CloudMapping, codecs
-from cloudmap.lease import FENCE_METADATA_KEY
+from cloudmap.fencing import FENCE_METADATA_KEY
 from tests import lease_workers
 
 if TYPE_CHECKING:
