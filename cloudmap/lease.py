@@ -151,7 +151,6 @@ class Lease:
         self._seen: tuple[str, float] | None = None  # (etag, first seen) of a holder
         self._lost: str | None = None  # why the last acquisition was lost
         self._stop = threading.Event()
-        self._renewer: threading.Thread | None = None
 
     def __repr__(self) -> str:
         state = "held" if self.held else "not held"
@@ -294,13 +293,12 @@ class Lease:
 
     def _start_renewer(self) -> None:
         self._stop = threading.Event()
-        self._renewer = threading.Thread(
+        threading.Thread(
             target=self._renew_every,
             args=(self._stop,),
             name=f"cloudmap-lease-{self._name}",
             daemon=True,
-        )
-        self._renewer.start()
+        ).start()
 
     def _renew_every(self, stop: threading.Event) -> None:
         """Renew every ttl/3 until released, lost, or the deadline has passed."""
@@ -327,4 +325,7 @@ class Lease:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.release()
+        with self._mutex:
+            released_inside = self._etag is None and self._lost is None
+        if not released_inside:
+            self.release()

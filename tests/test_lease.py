@@ -298,3 +298,25 @@ def test_gcs_requires_a_ttl_of_three_seconds(gcs_store_factory: StoreFactory) ->
     with pytest.raises(ValueError, match=r"needs ttl >= 3 s, not 2.5"):
         m.lock("job", ttl=2.5)
     assert m.lock("job", ttl=3).ttl == 3
+
+
+def test_release_inside_the_with_block_is_allowed(
+    store_factory: StoreFactory, clock: FakeClock
+) -> None:
+    """Releasing early inside `with` is not an error on exit; releasing twice is."""
+    with lease_of(mapping(store_factory), clock) as lease:
+        lease.release()
+    assert lock_body(store_factory())["state"] == "released"
+    with pytest.raises(RuntimeError, match="not held"):
+        lease.release()
+
+
+def test_a_lost_lease_raises_on_leaving_the_with_block(
+    store_factory: StoreFactory, clock: FakeClock
+) -> None:
+    """A `with` block that outlived its lease ends with LockLost."""
+    with (
+        pytest.raises(LockLost, match="ttl passed"),
+        lease_of(mapping(store_factory), clock),
+    ):
+        clock.now += TTL
