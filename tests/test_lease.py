@@ -320,3 +320,32 @@ def test_a_lost_lease_raises_on_leaving_the_with_block(
         lease_of(mapping(store_factory), clock),
     ):
         clock.now += TTL
+
+
+def test_auto_renew_retries_failed_renewals_and_stops_at_the_deadline() -> None:
+    """Renewals failing on a 500 are tried every ttl/3 until the deadline, then no more."""
+    from cloudmap import Fault, FaultyStore  # noqa: PLC0415
+    from cloudmap.faults import Call  # noqa: PLC0415
+    from cloudmap.stores import MemoryStore  # noqa: PLC0415
+
+    renewals: list[Call] = []
+
+    def renewals_fail(call: Call) -> Fault | None:
+        if call.op != "put" or call.n == 0:
+            return None
+        renewals.append(call)
+        return Fault.SERVER_ERROR
+
+    store = FaultyStore(MemoryStore(), renewals_fail)
+    m: CloudMapping[Any] = CloudMapping(store, retry=None, sync_initially=False)
+    lease = m.lock("job", ttl=1.5, auto_renew=True)
+    assert lease.acquire()
+    renewer = next(t for t in threading.enumerate() if t.name == "cloudmap-lease-job")
+    renewer.join(timeout=30)
+    assert not renewer.is_alive()
+    assert not lease.held
+    assert len(renewals) >= 2  # at ttl/3 and 2 ttl/3; none once the deadline passed
+    with pytest.raises(LockLost):
+        lease.release()
+    failed = lock_body(store)
+    assert (failed["beat"], failed["state"]) == (0, "held")
