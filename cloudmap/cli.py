@@ -228,6 +228,26 @@ def _repair(args: argparse.Namespace) -> int:
     return _failures(args, failed)
 
 
+def _lock_demo(args: argparse.Namespace) -> int:
+    from cloudmap.demo import run_lock_demo  # noqa: PLC0415
+
+    with contextlib.ExitStack() as stack:
+        directory = args.dir or stack.enter_context(tempfile.TemporaryDirectory())
+        report = run_lock_demo(directory, workers=args.workers)
+    header = (
+        f"{report.workers} worker processes took turns under one lease "
+        f"in {report.seconds:.2f} s"
+    )
+    verdict = (
+        "tokens 1..n, one holder at a time, every killed holder taken over"
+        if report.ok
+        else "MISMATCH: see tokens"
+    )
+    lines = [header, *report.lines(), f"counter: {report.counter}", verdict]
+    _emit(args, report.as_dict(), "\n".join(lines))
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
 def _rekey(args: argparse.Namespace) -> int:
     from cloudmap.rekey import rekey  # noqa: PLC0415
 
@@ -268,6 +288,9 @@ def _rekey(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from cloudmap.demo import run_demo  # noqa: PLC0415
+
+    if args.lock:
+        return _lock_demo(args)
 
     progress = _Progress(_show_progress(args), "tasks claimed")
     progress.total(args.tasks)
@@ -354,6 +377,43 @@ def _doctor(args: argparse.Namespace) -> int:
     return EXIT_OK if all(v.ok for v in verdicts) else EXIT_ERROR
 
 
+def _add_demo(commands: Any) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="run the worker-coordination demo",
+        description=(
+            "Start worker processes that share one task list in a local "
+            "directory: each claims tasks with create-only writes and counts "
+            "them with an atomic modify, then the totals are checked. With "
+            "--lock they take turns under one lease instead."
+        ),
+    )
+    demo.add_argument(
+        "--workers",
+        type=_positive,
+        default=4,
+        help="worker processes to start (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--tasks",
+        type=_positive,
+        default=40,
+        help="tasks the workers share (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--dir",
+        help="directory to run in, kept afterwards "
+        "(default: a temporary directory, removed afterwards)",
+    )
+    demo.add_argument(
+        "--lock",
+        action="store_true",
+        help="workers take turns under a lease; print tokens and takeovers "
+        "(default: off)",
+    )
+    demo.set_defaults(run=_demo)
+
+
 def _add_doctor(commands: Any) -> None:
     text = (
         "check that the server enforces every precondition cloudmap relies on "
@@ -434,33 +494,7 @@ def _parser() -> argparse.ArgumentParser:
     rekey.add_argument("--workers", type=_positive, default=8, help="parallel requests")
     rekey.set_defaults(run=_rekey)
 
-    demo = commands.add_parser(
-        "demo",
-        help="run the worker-coordination demo",
-        description=(
-            "Start worker processes that share one task list in a local "
-            "directory: each claims tasks with create-only writes and counts "
-            "them with an atomic modify, then the totals are checked."
-        ),
-    )
-    demo.add_argument(
-        "--workers",
-        type=_positive,
-        default=4,
-        help="worker processes to start (default: %(default)s)",
-    )
-    demo.add_argument(
-        "--tasks",
-        type=_positive,
-        default=40,
-        help="tasks the workers share (default: %(default)s)",
-    )
-    demo.add_argument(
-        "--dir",
-        help="directory to run in, kept afterwards "
-        "(default: a temporary directory, removed afterwards)",
-    )
-    demo.set_defaults(run=_demo)
+    _add_demo(commands)
     _add_doctor(commands)
 
     # Last, so every command above (aliases once) takes the global options too.
