@@ -9,6 +9,7 @@ from cloudmap import codecs as codecs
 from cloudmap._version import __version__ as __version__
 from cloudmap.cache import CacheInfo as CacheInfo
 from cloudmap.cache import CacheSpec as CacheSpec
+from cloudmap.changes import Changes as Changes
 from cloudmap.codecs import Codec as Codec
 from cloudmap.errors import AccessDeniedError as AccessDeniedError
 from cloudmap.errors import BulkError as BulkError
@@ -17,8 +18,13 @@ from cloudmap.errors import CodecError as CodecError
 from cloudmap.errors import ConfigError as ConfigError
 from cloudmap.errors import ContainerNotFoundError as ContainerNotFoundError
 from cloudmap.errors import EtagMismatchError as EtagMismatchError
+from cloudmap.errors import FencedError as FencedError
 from cloudmap.errors import KeyExistsError as KeyExistsError
 from cloudmap.errors import KeySyncError as KeySyncError
+from cloudmap.errors import LockLost as LockLost
+from cloudmap.errors import LockTimeout as LockTimeout
+from cloudmap.errors import MissingCredentialsError as MissingCredentialsError
+from cloudmap.errors import MissingDependencyError as MissingDependencyError
 from cloudmap.errors import NotSupportedError as NotSupportedError
 from cloudmap.errors import ReadOnlyError as ReadOnlyError
 from cloudmap.errors import ReplicationError as ReplicationError
@@ -27,6 +33,7 @@ from cloudmap.errors import TransientStoreError as TransientStoreError
 from cloudmap.faults import Fault as Fault
 from cloudmap.faults import FaultyStore as FaultyStore
 from cloudmap.faults import RandomFaults as RandomFaults
+from cloudmap.lease import Lease as Lease
 from cloudmap.mapping import CloudMapping as CloudMapping
 from cloudmap.providers import AWSS3Mapping as AWSS3Mapping
 from cloudmap.providers import AzureBlobMapping as AzureBlobMapping
@@ -47,6 +54,8 @@ from cloudmap.stores import GCSStore as GCSStore
 from cloudmap.stores import LocalStore as LocalStore
 from cloudmap.stores import MemoryStore as MemoryStore
 from cloudmap.stores import S3Store as S3Store
+from cloudmap.verify import Verdict as Verdict
+from cloudmap.verify import verify as verify  # the function shadows its module
 
 __all__ = [
     "__version__",
@@ -57,6 +66,7 @@ __all__ = [
     "BulkError",
     "CacheInfo",
     "CacheSpec",
+    "Changes",
     "CloudMapError",
     "CloudMapping",
     "Codec",
@@ -69,14 +79,20 @@ __all__ = [
     "EtagMismatchError",
     "Fault",
     "FaultyStore",
+    "FencedError",
     "GCSStore",
     "GoogleCloudStorageMapping",
     "KeyExistsError",
     "KeySyncError",
+    "Lease",
     "ListedKey",
     "LocalMapping",
     "LocalStore",
+    "LockLost",
+    "LockTimeout",
     "MemoryStore",
+    "MissingCredentialsError",
+    "MissingDependencyError",
     "NotSupportedError",
     "open",
     "RandomFaults",
@@ -91,4 +107,6 @@ __all__ = [
     "Store",
     "StoreError",
     "TransientStoreError",
+    "Verdict",
+    "verify",
 ]

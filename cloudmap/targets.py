@@ -4,12 +4,15 @@
 |---|---|
 | `path/to/dir`, `file:///abs/dir` | `LocalStore` (`?fsync=false`) |
 | `memory://name/prefix` | a process-wide `MemoryStore` registered under `name` |
-| `s3://bucket/prefix` | `S3Store` (`?endpoint=`, `?region=`) |
+| `s3://bucket/prefix` | `S3Store` (`?endpoint=`, `?region=`, `?addressing_style=`) |
 | `az://container/prefix` | `AzureBlobStore` (`?account=`, `?endpoint=`) |
 | `gs://bucket/prefix` | `GCSStore` (`?project=`, `?endpoint=`) |
 
-Every URL also takes `?create=true`. Credentials come from each SDK's usual
-chain (environment, profile, managed identity). A secret option
+Every URL also takes `?create=true` and `?verify=1` (a mapping opened on it
+first checks that the server enforces every precondition, see
+`cloudmap.verify`). Credentials come from each SDK's usual chain (environment,
+profile, managed identity); docs/providers/index.md lists where each scheme
+looks, in order. A secret option
 (`access_key`, `secret_key`, `session_token`, `connection_string`,
 `account_key`, `sas_token`) must be a `$NAME` reference to an environment
 variable, so a URL never carries a secret into a log. Cloud SDKs are imported
@@ -42,7 +45,9 @@ __all__ = [
     "expand_env",
     "memory_store",
     "open_store",
+    "parse_flag",
     "parse_target",
+    "verify_requested",
 ]
 
 _MEMORY_LOCK = threading.Lock()
@@ -182,18 +187,30 @@ def open_store(
     parsed = target if isinstance(target, Target) else parse_target(target)
     where = f"target {parsed}"
     options = dict(parsed.options)
-    create = _flag(options.pop("create", ""), where=where, default=create)
+    create = parse_flag(options.pop("create", ""), where=where, default=create)
+    verify_requested(parsed)  # a bad value fails here; the mapping acts on it
+    options.pop("verify", None)
     kwargs: dict[str, Any] = {}
     for key, value in options.items():
         option, converter = _url_option(parsed.provider, key, where=where)
         kwargs[option] = converter(expand_env(value, where=f"{where}, option {key!r}"))
-    if parsed.provider == "azure" and "account" in options:
-        kwargs["account_url"] = f"https://{kwargs.pop('account')}.blob.core.windows.net"
     if read_only and parsed.provider == "local":
         kwargs["read_only"] = True
     return build_store(
         parsed.provider, parsed.location, kwargs, create=create
     ), parsed.prefix
+
+
+def verify_requested(target: Target) -> bool:
+    """Whether the target asks mappings to verify the server first (`?verify=1`).
+
+    Raises:
+        ConfigError: the value is not a boolean.
+    """
+    value = target.options.get("verify")
+    if value is None:
+        return False
+    return parse_flag(value, where=f"target {target}, option 'verify'", default=True)
 
 
 def build_store(
@@ -205,7 +222,8 @@ def build_store(
     to the store's constructor. Cloud stores are imported here, lazily.
 
     Raises:
-        ConfigError: the provider is unknown or its SDK is not installed.
+        ConfigError: the provider is unknown.
+        MissingDependencyError: its SDK is not installed (names the extra).
     """
     if provider == "local":
         return LocalStore(location, create=create, **kwargs)
@@ -213,15 +231,8 @@ def build_store(
         return memory_store(location)
     if provider not in _CLOUD:
         raise ConfigError(f"unknown provider {provider!r}")
-    module_name, class_name, extra = _CLOUD[provider]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        msg = (
-            f"{provider} targets need the {extra!r} extra: "
-            f"pip install 'cloudmap[{extra}]' ({exc})"
-        )
-        raise ConfigError(msg) from exc
+    module_name, class_name = _CLOUD[provider]
+    module = importlib.import_module(module_name)  # its store imports the SDK
     options = dict(kwargs)
     if create:
         options["create"] = True
@@ -229,11 +240,11 @@ def build_store(
     return store
 
 
-# provider -> (module, class, pip extra); imported only when a target needs it.
+# provider -> (module, class); imported only when a target needs it.
 _CLOUD = {
-    "s3": ("cloudmap.stores.s3", "S3Store", "s3"),
-    "azure": ("cloudmap.stores.azure", "AzureBlobStore", "azure"),
-    "gcs": ("cloudmap.stores.gcs", "GCSStore", "gcs"),
+    "s3": ("cloudmap.stores.s3", "S3Store"),
+    "azure": ("cloudmap.stores.azure", "AzureBlobStore"),
+    "gcs": ("cloudmap.stores.gcs", "GCSStore"),
 }
 
 # URL query parameter -> constructor argument, per provider.
@@ -247,9 +258,12 @@ _URL_OPTIONS: dict[str, dict[str, str]] = {
         "access_key": "aws_access_key_id",
         "secret_key": "aws_secret_access_key",
         "session_token": "aws_session_token",
+        "addressing_style": "addressing_style",
+        "request_checksum_calculation": "request_checksum_calculation",
+        "response_checksum_validation": "response_checksum_validation",
     },
     "azure": {
-        "account": "account",
+        "account": "account_name",
         "endpoint": "account_url",
         "account_url": "account_url",
         "connection_string": "connection_string",
@@ -270,17 +284,22 @@ def _url_option(
 ) -> tuple[str, Callable[[str], Any]]:
     known = _URL_OPTIONS[provider]
     if key not in known:
-        allowed = ", ".join(sorted({*known, "create"}))
+        allowed = ", ".join(sorted({*known, "create", "verify"}))
         msg = f"{where}: unknown option {key!r} (known: {allowed})"
         raise ConfigError(msg)
     if key in _BOOLEAN_OPTIONS:
-        return known[key], lambda value: _flag(
+        return known[key], lambda value: parse_flag(
             value, where=f"{where}, option {key!r}", default=True
         )
     return known[key], str
 
 
-def _flag(value: str, *, where: str, default: bool) -> bool:
+def parse_flag(value: str, *, where: str, default: bool) -> bool:
+    """Read a boolean option (true/false, 1/0, yes/no, on/off); empty is `default`.
+
+    Raises:
+        ConfigError: the value is not a boolean; the message names `where`.
+    """
     lowered = value.strip().lower()
     if not lowered:
         return default

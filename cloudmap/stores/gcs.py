@@ -17,10 +17,12 @@ store is built.
 from __future__ import annotations
 
 import contextlib
+import io
 import threading
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from cloudmap._extras import require
 from cloudmap.errors import (
     AccessDeniedError,
     ConfigError,
@@ -28,6 +30,7 @@ from cloudmap.errors import (
     EtagMismatchError,
     KeyExistsError,
     KeySyncError,
+    MissingCredentialsError,
     StoreError,
     TransientStoreError,
 )
@@ -48,6 +51,8 @@ _PAGE_SIZE = 1000
 # Resumable uploads (values over 8 MiB) send chunks of this size: the SDK's
 # 100 MiB default holds two copies of a chunk at once, 2x a 200 MB value.
 _UPLOAD_CHUNK_SIZE = 16 * 1024 * 1024
+# google-cloud-storage sends values up to this size as one multipart upload.
+_SDK_MULTIPART_LIMIT = 8 * 1024 * 1024
 
 
 class _SDKDefault:
@@ -91,6 +96,9 @@ class GCSStore:
     GCS, whose 404 names the bucket).
     """
 
+    min_lock_ttl = 3.0
+    """GCS allows about one write per second per object: leases need ttl >= 3 s."""
+
     def __init__(
         self,
         bucket_name: str,
@@ -103,18 +111,29 @@ class GCSStore:
         retry: Any = None,
         max_pool_connections: int = 32,
     ) -> None:
-        from google.cloud import storage  # noqa: PLC0415
-
+        storage = require(
+            "google.cloud.storage",
+            extra="gcs",
+            purpose="GCSStore (gs:// targets)",
+            package="google-cloud-storage",
+        )
         self._bucket_name = bucket_name
         self._endpoint_url = endpoint_url
         self._retry: dict[str, Any] = {} if retry is SDK_DEFAULT else {"retry": retry}
         self._owns_client = client is None
         if client is None:
-            client = _new_client(storage, project, credentials, endpoint_url)
+            client = _new_client(
+                storage,
+                bucket_name,
+                project=project,
+                credentials=credentials,
+                endpoint_url=endpoint_url,
+            )
             _size_pool(client, max_pool_connections)
         self._client = client
         self._bucket = client.bucket(bucket_name)
         self._responses = threading.local()
+        self._resumable_threshold = _SDK_MULTIPART_LIMIT
         self._hooks: list[Any] | None = None
         self._watch_responses()
         if create:
@@ -126,6 +145,26 @@ class GCSStore:
     def name(self) -> str:
         """`gs://` followed by the bucket name."""
         return f"gs://{self._bucket_name}"
+
+    @property
+    def resumable_threshold(self) -> int:
+        """Values larger than this many bytes go as a resumable upload."""
+        return self._resumable_threshold
+
+    def with_upload_threshold(self, size: int) -> GCSStore:
+        """A store sharing this client that sends values over `size` bytes resumably.
+
+        For probes (`cloudmap.verify`): a value just over a small `size` takes
+        the resumable path, the condition on the request that starts it. Close
+        the copy after use (it watches the shared client's responses).
+        """
+        copy = GCSStore(
+            self._bucket_name,
+            client=self._client,
+            retry=self._retry["retry"] if self._retry else SDK_DEFAULT,
+        )
+        copy._resumable_threshold = size
+        return copy
 
     @property
     def client(self) -> Any:
@@ -164,7 +203,10 @@ class GCSStore:
         from google.api_core import exceptions as gexc  # noqa: PLC0415
 
         if self._client.project is None:
-            msg = f"create=True needs a project to create bucket {self._bucket_name!r}"
+            msg = (
+                f"creating bucket {self._bucket_name!r} needs a project: pass "
+                "project= (?project= in a gs:// URL) or set GOOGLE_CLOUD_PROJECT"
+            )
             raise ConfigError(msg)
         # A 409 says it exists already: create=True only makes sure it does.
         with (
@@ -257,12 +299,22 @@ class GCSStore:
             # condition; larger values go as a resumable upload started with
             # it, which real GCS checks on the last chunk (fake-gcs-server
             # ignores it).
-            blob.upload_from_string(
-                bytes(data),
-                content_type=_content_type(meta),
-                if_generation_match=condition,
-                **self._retry,
-            )
+            if self._resumable_threshold < len(data) <= _SDK_MULTIPART_LIMIT:
+                # The SDK picks a resumable upload for a stream of unknown size.
+                blob.upload_from_file(
+                    io.BytesIO(data),
+                    size=None,
+                    content_type=_content_type(meta),
+                    if_generation_match=condition,
+                    **self._retry,
+                )
+            else:
+                blob.upload_from_string(
+                    bytes(data),
+                    content_type=_content_type(meta),
+                    if_generation_match=condition,
+                    **self._retry,
+                )
         return str(blob.generation)
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
@@ -310,8 +362,21 @@ class GCSStore:
         self.close()
 
 
+_NO_CREDENTIALS = (
+    "gs://{}: no Google Cloud credentials found: looked at "
+    "GOOGLE_APPLICATION_CREDENTIALS, gcloud's application default credentials "
+    "(run `gcloud auth application-default login`) and the GCE metadata server; "
+    "for an emulator pass ?endpoint=URL (or endpoint_url=)"
+)
+
+
 def _new_client(
-    storage: Any, project: str | None, credentials: Any, endpoint_url: str | None
+    storage: Any,
+    bucket: str,
+    *,
+    project: str | None,
+    credentials: Any,
+    endpoint_url: str | None,
 ) -> Any:
     kwargs: dict[str, Any] = {}
     # Omitted, the project is looked up in the environment. An explicit None
@@ -325,7 +390,14 @@ def _new_client(
             from google.auth.credentials import AnonymousCredentials  # noqa: PLC0415
 
             credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
-    client = storage.Client(credentials=credentials, **kwargs)
+    from google.auth.exceptions import DefaultCredentialsError  # noqa: PLC0415
+
+    try:
+        client = storage.Client(credentials=credentials, **kwargs)
+    except DefaultCredentialsError as exc:
+        raise MissingCredentialsError(
+            _NO_CREDENTIALS.format(bucket), store=f"gs://{bucket}"
+        ) from exc
     # google-cloud-storage 3.x fetches each bucket's metadata in a background
     # thread, only to label OpenTelemetry spans: an extra request (needing
     # storage.buckets.get) outside the one request per operation we promise.

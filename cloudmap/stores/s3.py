@@ -24,6 +24,7 @@ import contextlib
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from cloudmap._extras import require
 from cloudmap._redact import redact_from_logs
 from cloudmap.errors import (
     AccessDeniedError,
@@ -31,6 +32,7 @@ from cloudmap.errors import (
     ContainerNotFoundError,
     EtagMismatchError,
     KeyExistsError,
+    MissingCredentialsError,
     StoreError,
     TransientStoreError,
 )
@@ -90,6 +92,11 @@ _PRECONDITION_FAILED = 412
 _DENIED_STATUSES = frozenset({401, 403})
 
 
+_CREDENTIAL_CHAIN = (
+    "boto3 looked at AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, "
+    "~/.aws/credentials and ~/.aws/config, SSO, the container credential "
+    "endpoint and the EC2 instance metadata service"
+)
 _BOTOCORE_LOGGERS = ("botocore.auth", "botocore.endpoint", "botocore.parsers")
 
 
@@ -126,6 +133,14 @@ class S3Store:
         multipart_threshold: values larger than this many bytes go as a
             multipart upload in parts of this size (at least 5 MiB), the
             condition riding on the final `CompleteMultipartUpload`.
+        addressing_style: `path` (`endpoint/bucket/key`, what most
+            S3-compatible servers want), `virtual` (`bucket.endpoint/key`) or
+            `auto` (botocore's choice, the default).
+        request_checksum_calculation: `when_supported` (botocore >= 1.36's
+            default: a CRC checksum on every upload) or `when_required`, which
+            S3-compatible servers that reject the new checksum headers need.
+        response_checksum_validation: `when_supported` or `when_required`, the
+            same for checksums of downloads.
         config: a `botocore.config.Config` merged over ours (its settings win).
 
     The client built here does not retry (`total_max_attempts=1`): a conditional
@@ -148,8 +163,12 @@ class S3Store:
         create: bool = False,
         max_pool_connections: int = 32,
         multipart_threshold: int = 8 * _MIB,
+        addressing_style: str | None = None,
+        request_checksum_calculation: str | None = None,
+        response_checksum_validation: str | None = None,
         config: Config | None = None,
     ) -> None:
+        require("boto3", extra="s3", purpose="S3Store (s3:// targets)")
         if not bucket:
             raise ConfigError("an S3 bucket name is required")
         if multipart_threshold < _MIN_PART_SIZE:
@@ -158,6 +177,7 @@ class S3Store:
             )
             raise ConfigError(msg)
         self._part_size = multipart_threshold
+        self._threshold = multipart_threshold
         self._bucket = bucket
         self._endpoint_url = endpoint_url
         if client is not None:
@@ -170,6 +190,9 @@ class S3Store:
                     ("aws_secret_access_key", aws_secret_access_key),
                     ("aws_session_token", aws_session_token),
                     ("profile_name", profile_name),
+                    ("addressing_style", addressing_style),
+                    ("request_checksum_calculation", request_checksum_calculation),
+                    ("response_checksum_validation", response_checksum_validation),
                     ("config", config),
                 )
                 if value is not None
@@ -188,7 +211,12 @@ class S3Store:
                 aws_session_token=aws_session_token,
                 profile_name=profile_name,
                 max_pool_connections=max_pool_connections,
-                config=config,
+                config=_endpoint_config(
+                    addressing_style,
+                    request_checksum_calculation,
+                    response_checksum_validation,
+                    config,
+                ),
             )
             self._owns_client = True
         # botocore logs signed requests at DEBUG, the session token included.
@@ -214,6 +242,24 @@ class S3Store:
     def client(self) -> S3Client:
         """The boto3 S3 client in use."""
         return self._client
+
+    @property
+    def multipart_threshold(self) -> int:
+        """Values larger than this many bytes go as a multipart upload."""
+        return self._threshold
+
+    def with_upload_threshold(self, size: int) -> S3Store:
+        """A store sharing this client whose multipart path starts above `size` bytes.
+
+        For probes (`cloudmap.verify`): parts keep their size (at least 5 MiB),
+        so a value just over a small `size` goes as a one-part multipart upload,
+        which S3 accepts at any size, with its condition on the completion.
+        """
+        copy = S3Store(self._bucket, client=self._client)
+        copy._endpoint_url = self._endpoint_url
+        copy._part_size = self._part_size
+        copy._threshold = size
+        return copy
 
     def __repr__(self) -> str:
         endpoint = (
@@ -303,7 +349,7 @@ class S3Store:
         if if_match is not None:
             kwargs["IfMatch"] = if_match
         with self._errors(key, if_match=if_match, if_none_match=if_none_match):
-            if len(data) > self._part_size:
+            if len(data) > self._threshold:
                 return self._put_multipart(key, data, dict(metadata or {}), kwargs)
             response = self._client.put_object(
                 Bucket=self._bucket,
@@ -398,6 +444,48 @@ class S3Store:
         self.close()
 
 
+_CHECKSUM_SETTINGS = frozenset({"when_supported", "when_required"})
+_ADDRESSING_STYLES = frozenset({"auto", "path", "virtual"})
+
+
+def _endpoint_config(
+    addressing_style: str | None,
+    request_checksum_calculation: str | None,
+    response_checksum_validation: str | None,
+    config: Config | None,
+) -> Config | None:
+    """Our endpoint options as a botocore Config, under the caller's `config`."""
+    from botocore.config import Config  # noqa: PLC0415
+
+    options: dict[str, Any] = {}
+    if addressing_style is not None:
+        if addressing_style not in _ADDRESSING_STYLES:
+            msg = (
+                f"addressing_style must be one of {sorted(_ADDRESSING_STYLES)}, "
+                f"not {addressing_style!r}"
+            )
+            raise ConfigError(msg)
+        options["s3"] = {"addressing_style": addressing_style}
+    for name, value in (
+        ("request_checksum_calculation", request_checksum_calculation),
+        ("response_checksum_validation", response_checksum_validation),
+    ):
+        if value is None:
+            continue
+        if value.lower() not in _CHECKSUM_SETTINGS:
+            msg = f"{name} must be one of {sorted(_CHECKSUM_SETTINGS)}, not {value!r}"
+            raise ConfigError(msg)
+        options[name] = value.lower()
+    if not options:
+        return config
+    try:
+        ours = Config(**options)
+    except TypeError as exc:  # botocore < 1.36 has no checksum settings
+        msg = f"this botocore does not know these S3 options (need >= 1.36): {exc}"
+        raise ConfigError(msg) from exc
+    return ours.merge(config) if config is not None else ours
+
+
 def _make_client(
     *,
     endpoint_url: str | None,
@@ -464,8 +552,8 @@ def _map_s3_errors(
         msg = f"{store}: network failure on key {key!r}: {exc}"
         raise TransientStoreError(msg, key=key, store=store) from exc
     except (NoCredentialsError, PartialCredentialsError) as exc:
-        msg = f"{store}: no usable AWS credentials: {exc}"
-        raise AccessDeniedError(msg, key=key, store=store) from exc
+        msg = f"{store}: {exc}: {_CREDENTIAL_CHAIN}"
+        raise MissingCredentialsError(msg, key=key, store=store) from exc
     except BotoCoreError as exc:
         msg = f"{store}: S3 request failed on key {key!r}: {exc}"
         raise StoreError(msg, key=key, store=store) from exc
