@@ -171,6 +171,9 @@ class LocalStore:
         if isinstance(exc, OSError):
             msg = f"file system error on {what}: {exc.strerror or exc}"
             return StoreError(msg, key=key, store=self.name)
+        if "readonly" in str(exc):  # SQLITE_READONLY: no write permission on the index
+            msg = f"permission denied on {what}: the index is read-only ({exc})"
+            return AccessDeniedError(msg, key=key, store=self.name)
         return StoreError(f"index error on {what}: {exc}", key=key, store=self.name)
 
     def _folders(self, segments: list[str], *, create: bool = False) -> Folders | None:
