@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from cloudmap import codecs as codecs
 from cloudmap._version import __version__ as __version__
+from cloudmap.aio import AsyncCloudMapping as AsyncCloudMapping
+from cloudmap.aio import open_async as open_async
 from cloudmap.cache import CacheInfo as CacheInfo
 from cloudmap.cache import CacheSpec as CacheSpec
 from cloudmap.codecs import Codec as Codec
@@ -51,6 +53,7 @@ from cloudmap.stores import S3Store as S3Store
 __all__ = [
     "__version__",
     "AccessDeniedError",
+    "AsyncCloudMapping",
     "AWSS3Mapping",
     "AzureBlobMapping",
     "AzureBlobStore",
@@ -79,6 +82,7 @@ __all__ = [
     "MemoryStore",
     "NotSupportedError",
     "open",
+    "open_async",
     "RandomFaults",
     "ReadOnlyError",
     "RepairReport",

@@ -7,6 +7,7 @@ type-check the way users write it.
 from __future__ import annotations
 
 from cloudmap import (
+    AsyncCloudMapping,
     AzureBlobStore,
     CacheSpec,
     CloudMapping,
@@ -19,6 +20,7 @@ from cloudmap import (
     S3Store,
     Store,
     codecs,
+    open_async,
 )
 
 
@@ -52,4 +54,19 @@ def mappings_are_typed(store: Store) -> int:
         texts["greeting"] = "hi"
     replicated = ReplicatedMapping([raw, CloudMapping[bytes](MemoryStore())])
     replicated["k"] = data
+    return total
+
+
+async def async_mappings_are_typed(store: Store) -> int:
+    """AsyncCloudMapping[V] awaits V; open_async gives a context manager."""
+    counters: AsyncCloudMapping[int] = AsyncCloudMapping(
+        CloudMapping(store, codec=codecs.json()), max_workers=8
+    )
+    async with counters:
+        total: int = await counters.modify("n", lambda n: n + 1, default=0)
+        await counters.set("other", total)
+        keys: list[str] = [key async for key in counters]
+        del keys
+    async with await open_async("/tmp/cloudmap", codec="json") as m:
+        await m.create("k", total)
     return total
