@@ -176,22 +176,29 @@ def _copy(args: argparse.Namespace) -> int:
                 destination,
                 dst_prefix,
             ),
+            _dask_client(args.dask) as client,
         ):
             if journal is None and not args.no_journal:
                 journal = default_journal(
                     source.name + src_prefix, destination.name + dst_prefix
                 )
-            report = copy_keys(
-                source,
-                destination,
-                source_prefix=src_prefix,
-                destination_prefix=dst_prefix,
-                delete_extra=mirror,
-                journal=journal,
-                workers=args.workers,
-                on_total=progress.total,
-                on_progress=progress.advance,
-            )
+            options: dict[str, Any] = {
+                "delete_extra": mirror,
+                "journal": journal,
+                "workers": args.workers,
+                "on_total": progress.total,
+                "on_progress": progress.advance,
+            }
+            if client is None:
+                options |= {
+                    "source_prefix": src_prefix,
+                    "destination_prefix": dst_prefix,
+                }
+                report = copy_keys(source, destination, **options)
+            else:  # the workers open the targets themselves
+                report = copy_keys(
+                    args.source, args.destination, client=client, **options
+                )
     finally:
         progress.close()
     text = (
@@ -202,6 +209,18 @@ def _copy(args: argparse.Namespace) -> int:
     for key, reason in report.failed.items():
         print(f"cloudmap: {key}: {reason}", file=sys.stderr)  # noqa: T201
     return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+@contextlib.contextmanager
+def _dask_client(address: str | None) -> Iterator[Any]:
+    """A client of the dask scheduler at `address` (`--dask`), or None without it."""
+    if address is None:
+        yield None
+        return
+    from cloudmap.dask._copy import connect  # noqa: PLC0415 - needs the dask extra
+
+    with connect(address) as client:
+        yield client
 
 
 def _repair(args: argparse.Namespace) -> int:
@@ -281,6 +300,14 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_ERROR
 
 
+def _add_dask_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--dask",
+        metavar="SCHEDULER_ADDRESS",
+        help="run on this dask.distributed cluster (needs cloudmap[dask])",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cloudmap",
@@ -336,6 +363,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--journal", type=Path, help="resume record (default: cache)")
         sub.add_argument("--no-journal", action="store_true", help="copy everything")
         sub.add_argument("--create", action="store_true", help="create the bucket")
+        _add_dask_option(sub)
         sub.set_defaults(run=_copy)
 
     repair = commands.add_parser("repair", help="bring replicas of an ini in line")
