@@ -223,6 +223,15 @@ def _dask_client(address: str | None) -> Iterator[Any]:
         yield client
 
 
+def _repair_on_cluster(
+    address: str, config: str, progress: Callable[[int, int], None]
+) -> Any:
+    from cloudmap.dask._repair import repair_on_cluster  # noqa: PLC0415 - optional
+
+    with _dask_client(address) as client:
+        return repair_on_cluster(client, config, progress=progress)
+
+
 def _repair(args: argparse.Namespace) -> int:
     codec = codecs.pickle() if args.codec == "pickle" else getattr(codecs, args.codec)()
     mapping = mapping_from_config(args.config, codec=codec)
@@ -238,7 +247,10 @@ def _repair(args: argparse.Namespace) -> int:
             summary = {"lagging": 0, "copied": 0, "deleted": 0, "failed": {}}
             _emit(args, summary, f"{args.config}: one provider, nothing to repair")
             return EXIT_OK
-        report = repair(progress=advance)
+        if args.dask is None:
+            report = repair(progress=advance)
+        else:
+            report = _repair_on_cluster(args.dask, args.config, advance)
     finally:
         progress.close()
         close = getattr(mapping, "close", None)
@@ -369,6 +381,7 @@ def _parser() -> argparse.ArgumentParser:
     repair = commands.add_parser("repair", help="bring replicas of an ini in line")
     repair.add_argument("config")
     repair.add_argument("--codec", choices=["pickle", "json", "raw"], default="pickle")
+    _add_dask_option(repair)
     repair.set_defaults(run=_repair)
 
     demo = commands.add_parser("demo", help="run the worker-coordination demo")

@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cloudmap.errors import CloudMapError, KeySyncError
-from cloudmap.store import Store
+from cloudmap.retry import WRITE_ID_METADATA_KEY
+from cloudmap.store import Entry, Store
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
 __all__ = ["TransferReport", "copy_keys", "default_journal"]
 
@@ -200,7 +201,10 @@ class _Copier:
     """One copy's listings, journal and report; its methods run in threads.
 
     `src` and `dst` are the listings (relative keys to etags); they are listed
-    here unless given, as a cluster's task is given its partition's.
+    here unless given, as a cluster's task is given its partition's. With
+    `compare`, a destination object the journal does not vouch for is read
+    first and left alone when it already holds the source's bytes (a repair
+    of replicas written by a `ReplicatedMapping`, not by a copy).
     """
 
     def __init__(
@@ -213,10 +217,12 @@ class _Copier:
         *,
         src: dict[str, str] | None = None,
         dst: dict[str, str] | None = None,
+        compare: bool = False,
     ) -> None:
         self.source, self.destination = source, destination
         self.source_prefix, self.destination_prefix = source_prefix, destination_prefix
         self.journal = journal
+        self.compare = compare
         self.report = TransferReport()
         self._lock = threading.Lock()
         self.src = listing(source, source_prefix) if src is None else src
@@ -238,6 +244,11 @@ class _Copier:
         if entry is None:
             return "skipped"  # deleted since the listing: nothing to copy
         full = self.destination_prefix + key
+        if self.compare and held is not None:
+            found = self.destination.get(full)
+            if found is not None and _same(found, entry):
+                self.journal.record(key, [entry.etag, found.etag])
+                return "skipped"
         try:
             etag = self.destination.put(
                 full,
@@ -250,10 +261,7 @@ class _Copier:
             # A retried task finds its own earlier write: the same bytes are
             # in place, so the copy of this key is done; anything else conflicts.
             found = self.destination.get(full)
-            if found is None or (found.data, found.metadata) != (
-                entry.data,
-                entry.metadata,
-            ):
+            if found is None or not _same(found, entry):
                 raise
             etag = found.etag
         self.journal.record(key, [entry.etag, etag])
@@ -299,3 +307,16 @@ class _Copier:
         for items in (self.report.copied, self.report.skipped, self.report.deleted):
             items.sort()
         return self.report
+
+
+def _same(found: Entry, entry: Entry) -> bool:
+    """Whether two objects hold the same bytes and metadata, write ids aside.
+
+    Each replica's write of one value carries its own write id (see
+    `cloudmap.retry`), so it never tells whether the values agree.
+    """
+
+    def kept(metadata: Mapping[str, str]) -> dict[str, str]:
+        return {k: v for k, v in metadata.items() if k != WRITE_ID_METADATA_KEY}
+
+    return (found.data, kept(found.metadata)) == (entry.data, kept(entry.metadata))

@@ -15,6 +15,7 @@ import distributed
 import pytest
 from distributed import Client, LocalCluster, WorkerPlugin
 
+import cloudmap
 from cloudmap import CloudMapping, codecs
 from cloudmap.cli import main
 from cloudmap.dask import cached, spill_mapping
@@ -232,6 +233,52 @@ def test_cli_dask_needs_a_reachable_scheduler(
     err = capsys.readouterr().err
     assert err.startswith("cloudmap: error:")
     assert "Traceback" not in err
+
+
+def test_cli_repair_on_a_scheduler(
+    client: Client,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`cloudmap repair --dask` copies only what differs, deletes extras, then agrees."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    ini = tmp_path / "replicas.ini"
+    ini.write_text(
+        "[default]\nproviders = main, copy\nprovider_routing = all\n"
+        f"[main]\nprovider = filesystem\nfolder_path = {tmp_path / 'a'}\n"
+        f"[copy]\nprovider = filesystem\nfolder_path = {tmp_path / 'b'}\n"
+    )
+    with cloudmap.open(ini) as db:
+        for i in range(20):
+            db[f"k{i}"] = i
+    replica = LocalStore(tmp_path / "b")
+    replica.delete("k3", if_match=replica.get("k3").etag)  # type: ignore[union-attr]
+    replica.put("k4", b"stale", if_match=replica.get("k4").etag)  # type: ignore[union-attr]
+    replica.put("extra", b"x")
+    address = client.scheduler.address
+    assert main(["--json", "repair", str(ini), "--dask", address]) == 0
+    out = capsys.readouterr().out
+    assert '"lagging": 3, "copied": 2, "deleted": 1' in out
+    assert contents(tmp_path / "b") == contents(tmp_path / "a")
+    assert main(["--json", "repair", str(ini), "--dask", address]) == 0
+    assert '"lagging": 0' in capsys.readouterr().out
+
+
+def test_cli_repair_refuses_replicas_of_different_compression(
+    client: Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Byte copies cannot repair replicas that store different bytes: exit code 2."""
+    ini = tmp_path / "replicas.ini"
+    ini.write_text(
+        "[default]\nproviders = main, copy\nprovider_routing = all\n"
+        f"[main]\nprovider = filesystem\nfolder_path = {tmp_path / 'a'}\n"
+        f"[copy]\nprovider = filesystem\nfolder_path = {tmp_path / 'b'}\n"
+        "[copy.compression]\nalgorithm = zlib\n"
+    )
+    cloudmap.open(ini).close()
+    assert main(["repair", str(ini), "--dask", client.scheduler.address]) == 2
+    assert "differ in compression" in capsys.readouterr().err
 
 
 # -- results cache ----------------------------------------------------------------------

@@ -99,6 +99,7 @@ class _Job:
     source_prefix: str
     destination_prefix: str
     workers: int
+    compare: bool = False
 
 
 def copy_on_cluster(
@@ -114,13 +115,18 @@ def copy_on_cluster(
     on_total: Callable[[int], None] | None = None,
     on_progress: Callable[[], None] | None = None,
     partition_size: int = 1000,
+    compare: bool = False,
 ) -> TransferReport:
-    """`copy_keys` on a dask.distributed cluster (see its arguments)."""
+    """`copy_keys` on a dask.distributed cluster (see its arguments).
+
+    With `compare`, destination objects the journal does not vouch for are read
+    and left alone when they already hold the source's bytes (for repairs).
+    """
     distributed = require_distributed()
     if partition_size < 1:
         msg = f"partition_size must be at least 1, not {partition_size}"
         raise ValueError(msg)
-    job = _Job(source, destination, source_prefix, destination_prefix, workers)
+    job = _Job(source, destination, source_prefix, destination_prefix, workers, compare)
     copier = _listed(job, journal)
     report = copier.report
     extra = sorted(set(copier.dst) - set(copier.src)) if delete_extra else []
@@ -229,6 +235,7 @@ def copy_partition(
                 src={key: etag for key, etag, _ in copies},
                 dst={key: etag for key, _, etag in copies if etag is not None}
                 | dict(deletes),
+                compare=job.compare,
             )
             report = copier.run_all(
                 [key for key, *_ in copies],
