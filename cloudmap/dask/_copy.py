@@ -26,6 +26,7 @@ __all__ = [
     "Target",
     "connect",
     "copy_on_cluster",
+    "is_directory",
     "open_target",
     "require_distributed",
 ]
@@ -46,6 +47,15 @@ def require_distributed() -> Any:
         msg = f"this needs dask.distributed: pip install 'cloudmap[dask]' ({exc})"
         raise ImportError(msg) from exc
     return distributed
+
+
+def is_directory(target: Target) -> bool:
+    """Whether `target` names a local directory (created on write, as the CLI does)."""
+    from cloudmap.targets import parse_target  # noqa: PLC0415
+
+    if isinstance(target, tuple) or target.lower().endswith(".ini"):
+        return False
+    return parse_target(target).provider == "local"
 
 
 def connect(address: str) -> Any:
@@ -176,7 +186,9 @@ def _listed(job: _Job, journal: Path | None) -> _Copier:
     """A copier holding both listings and the journal; its stores are closed."""
     src, src_base = open_target(job.source)
     try:
-        dst, dst_base = open_target(job.destination)
+        dst, dst_base = open_target(
+            job.destination, create=is_directory(job.destination)
+        )
         try:
             src_prefix = src_base + job.source_prefix
             dst_prefix = dst_base + job.destination_prefix

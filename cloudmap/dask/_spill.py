@@ -125,11 +125,9 @@ def make_spill_mapping(target: str, n: float, prefix: str) -> SpillMapping:
         serialize_bytes,
     )
 
-    from cloudmap.dask._copy import open_target  # noqa: PLC0415
-    from cloudmap.targets import parse_target  # noqa: PLC0415
+    from cloudmap.dask._copy import is_directory, open_target  # noqa: PLC0415
 
-    local = "://" not in target or parse_target(target).provider == "local"
-    store, base = open_target(target, create=local and not target.endswith(".ini"))
+    store, base = open_target(target, create=is_directory(target))
     frames = Codec("dask-frames", ((serialize_bytes, deserialize_bytes),))
     own = f"{base}{prefix}{uuid.uuid4().hex}/"
     mapping: CloudMapping[Any] = CloudMapping(
