@@ -306,7 +306,7 @@ def test_concurrent_modify_counts_exactly(store_factory: StoreFactory) -> None:
 
 
 def test_open_async_on_a_directory(tmp_path: Path) -> None:
-    """open_async opens a path like cloudmap.open, and async with closes it."""
+    """open_async opens a path like cloudmap.open, and async with stops its threads."""
 
     async def main() -> None:
         async with await cloudmap.open_async(tmp_path / "d", create=True) as m:
@@ -314,6 +314,8 @@ def test_open_async_on_a_directory(tmp_path: Path) -> None:
         async with await cloudmap.open_async(f"file://{tmp_path}/d", codec="raw") as m:
             assert [key async for key in m] == ["a"]
             assert await m.get("a") == b"1"
+        with pytest.raises(RuntimeError, match="shutdown"):
+            await m.get("a")  # the facade's threads are gone
 
     run(main())
 

@@ -101,8 +101,12 @@ def test_copy_between_directories_on_a_cluster(client: Client, tmp_path: Path) -
     assert second.skipped == sorted(values)
 
 
-def test_sync_on_a_cluster_deletes_extra_keys(client: Client, tmp_path: Path) -> None:
+@pytest.mark.parametrize("cluster", ["client", "threads_client"])
+def test_sync_on_a_cluster_deletes_extra_keys(
+    cluster: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     """delete_extra mirrors the source: extra destination keys go, changed ones copy."""
+    client: Client = request.getfixturevalue(cluster)
     fill(tmp_path / "src", 50)
     dst = LocalStore(tmp_path / "dst", fsync=False)
     dst.put("extra", b"x")
