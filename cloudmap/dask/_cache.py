@@ -43,8 +43,9 @@ class Memo:
         prefix: put before every key.
 
     Examples:
+        >>> from cloudmap import codecs
         >>> from cloudmap.stores import MemoryStore
-        >>> memo = Memo(CloudMapping(MemoryStore()))
+        >>> memo = Memo(CloudMapping(MemoryStore(), codec=codecs.json()))
         >>> square = memo(lambda x: x * x)
         >>> square(4), square(4)
         (16, 16)
