@@ -276,6 +276,26 @@ def _repair(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
+def _lock_demo(args: argparse.Namespace) -> int:
+    from cloudmap.demo import run_lock_demo  # noqa: PLC0415
+
+    with contextlib.ExitStack() as stack:
+        directory = args.dir or stack.enter_context(tempfile.TemporaryDirectory())
+        report = run_lock_demo(directory, workers=args.workers)
+    header = (
+        f"{report.workers} worker processes took turns under one lease "
+        f"in {report.seconds:.2f} s"
+    )
+    verdict = (
+        "tokens 1..n, one holder at a time, every killed holder taken over"
+        if report.ok
+        else "MISMATCH: see tokens"
+    )
+    lines = [header, *report.lines(), f"counter: {report.counter}", verdict]
+    _emit(args, report.as_dict(), "\n".join(lines))
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
 def _rekey(args: argparse.Namespace) -> int:
     from cloudmap.rekey import rekey  # noqa: PLC0415
 
@@ -318,6 +338,9 @@ def _rekey(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from cloudmap.demo import run_demo  # noqa: PLC0415
+
+    if args.lock:
+        return _lock_demo(args)
 
     progress = _Progress(_show_progress(args), "tasks claimed")
     progress.total(args.tasks)
@@ -384,6 +407,19 @@ def _doctor(args: argparse.Namespace) -> int:
         "\n".join(str(v) for v in verdicts),
     )
     return EXIT_OK if all(v.ok for v in verdicts) else EXIT_ERROR
+
+
+def _add_demo(commands: Any) -> None:
+    demo = commands.add_parser("demo", help="run the worker-coordination demo")
+    demo.add_argument("--workers", type=int, default=4)
+    demo.add_argument("--tasks", type=int, default=40)
+    demo.add_argument("--dir", help="directory to use (default: a temporary one)")
+    demo.add_argument(
+        "--lock",
+        action="store_true",
+        help="workers take turns under a lease; print tokens and takeovers",
+    )
+    demo.set_defaults(run=_demo)
 
 
 def _add_doctor(commands: Any) -> None:
@@ -474,11 +510,7 @@ def _parser() -> argparse.ArgumentParser:
     rekey.add_argument("--workers", type=int, default=8, help="parallel requests")
     rekey.set_defaults(run=_rekey)
 
-    demo = commands.add_parser("demo", help="run the worker-coordination demo")
-    demo.add_argument("--workers", type=int, default=4)
-    demo.add_argument("--tasks", type=int, default=40)
-    demo.add_argument("--dir", help="directory to use (default: a temporary one)")
-    demo.set_defaults(run=_demo)
+    _add_demo(commands)
     _add_doctor(commands)
     return parser
 

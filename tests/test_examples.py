@@ -20,6 +20,8 @@ EXPECTED = {
     "zict_lru_cache.py": "10 reads of a recent page: no request",
     "shelve_migration.py": "migration verified",
     "replication_ini.py": "backup stores zlib-compressed bytes",
+    "leader_election.py": "one leader at a time; the killed leader was replaced",
+    "config_watch.py": "the worker saw every change made by others, even while it was down",
 }
 
 

@@ -94,6 +94,9 @@ class GCSStore:
     GCS, whose 404 names the bucket).
     """
 
+    min_lock_ttl = 3.0
+    """GCS allows about one write per second per object: leases need ttl >= 3 s."""
+
     def __init__(
         self,
         bucket_name: str,

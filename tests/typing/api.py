@@ -10,9 +10,11 @@ from cloudmap import (
     AsyncCloudMapping,
     AzureBlobStore,
     CacheSpec,
+    Changes,
     CloudMapping,
     GCSStore,
     KeySyncError,
+    Lease,
     LocalMapping,
     LocalStore,
     MemoryStore,
@@ -57,6 +59,23 @@ def mappings_are_typed(store: Store) -> int:
     replicated = ReplicatedMapping([raw, CloudMapping[bytes](MemoryStore())])
     replicated["k"] = data
     return total
+
+
+def coordination_is_typed(store: Store) -> list[tuple[str, str]]:
+    """A lease fences modify; changes() and watch() yield Changes."""
+    counter: CloudMapping[int] = CloudMapping(store, codec=codecs.json())
+    lease: Lease = counter.lock("job", ttl=30, timeout=120, auto_renew=True)
+    with lease:
+        token: int = lease.token
+        held: bool = lease.held
+        total: int = counter.modify("n", lambda n: n + token, default=0, fence=lease)
+    if lease.acquire(blocking=False):
+        lease.release()
+    counter.restore_etags(dict(counter.etags))
+    found: Changes = counter.changes("cfg/", apply=False)
+    batches: list[Changes] = list(counter.watch(10, 0.1, stop=lambda: held))
+    del total, batches
+    return list(found)
 
 
 def optional_codecs_compose(store: Store, key: bytes) -> codecs.Codec:
