@@ -13,12 +13,15 @@ answered, so the held etag always matches what the store holds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
+import random
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from cloudmap.changes import Changes
 from cloudmap.config import mapping_from_config
 from cloudmap.errors import ConfigError
 from cloudmap.mapping import CloudMapping
@@ -168,6 +171,43 @@ class AsyncCloudMapping(Generic[V]):
     async def sync_with_cloud(self, key: str | None = None) -> None:
         """`m.sync_with_cloud(key)`: refresh every held etag, or just `key`'s."""
         await self._run(self._mapping.sync_with_cloud, key)
+
+    async def changes(self, prefix: str = "", *, apply: bool = True) -> Changes:
+        """`m.changes(prefix, apply=...)`: what others changed, from one listing."""
+        return await self._run(self._mapping.changes, prefix, apply=apply)
+
+    async def watch(
+        self,
+        interval: float = 10,
+        jitter: float = 0.1,
+        *,
+        prefix: str = "",
+        stop: asyncio.Event | None = None,
+    ) -> AsyncIterator[Changes]:
+        """Yield each non-empty `changes(prefix)`, polling every `interval` s.
+
+        Like `m.watch()`: the first poll runs at once, polls spread by
+        ± `jitter` (a fraction of `interval`), and setting `stop` ends the
+        watch at once, without waiting out the pause.
+
+        Raises:
+            ValueError: `interval` is negative or `jitter` is outside [0, 1).
+        """
+        if interval < 0 or not 0 <= jitter < 1:
+            msg = (
+                "watch needs interval >= 0 and 0 <= jitter < 1, "
+                f"not {interval}, {jitter}"
+            )
+            raise ValueError(msg)
+        spread = random.Random()  # noqa: S311 - spreads polls, not a secret
+        running = stop if stop is not None else asyncio.Event()
+        while not running.is_set():
+            batch = await self.changes(prefix)
+            if batch:
+                yield batch
+            pause = interval * (1 + spread.uniform(-jitter, jitter))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(running.wait(), pause)
 
     # -- bulk, on the synchronous mapping's own pool -------------------------------
 
