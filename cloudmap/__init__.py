@@ -25,6 +25,8 @@ from cloudmap.errors import KeyExistsError as KeyExistsError
 from cloudmap.errors import KeySyncError as KeySyncError
 from cloudmap.errors import LockLost as LockLost
 from cloudmap.errors import LockTimeout as LockTimeout
+from cloudmap.errors import MissingCredentialsError as MissingCredentialsError
+from cloudmap.errors import MissingDependencyError as MissingDependencyError
 from cloudmap.errors import NotSupportedError as NotSupportedError
 from cloudmap.errors import ReadOnlyError as ReadOnlyError
 from cloudmap.errors import ReplicationError as ReplicationError
@@ -92,6 +94,8 @@ __all__ = [
     "LockLost",
     "LockTimeout",
     "MemoryStore",
+    "MissingCredentialsError",
+    "MissingDependencyError",
     "NotSupportedError",
     "open",
     "open_async",

@@ -9,10 +9,12 @@ CloudMapError
 ├── StoreError                   the provider failed; the SDK exception is __cause__
 │   ├── TransientStoreError        timeout, reset, throttling, 5xx: the only retried
 │   ├── AccessDeniedError          credentials refused or missing permission
+│   │   └── MissingCredentialsError  no credentials found (also a ConfigError)
 │   └── ContainerNotFoundError     the bucket or container does not exist
 ├── NotSupportedError            a store cannot honour a request atomically
 ├── CodecError(ValueError)       a value cannot be encoded, or stored bytes decoded
 ├── ConfigError(ValueError)      a bad URL, ini file or option
+│   └── MissingDependencyError     an optional SDK is absent (also an ImportError)
 ├── ReadOnlyError                a write on a read-only mapping
 ├── BulkError                    some keys of a bulk call failed; maps key -> exception
 ├── LockLost                     a lease expired or was taken over before renew/release
@@ -40,6 +42,8 @@ __all__ = [
     "KeySyncError",
     "LockLost",
     "LockTimeout",
+    "MissingCredentialsError",
+    "MissingDependencyError",
     "NotSupportedError",
     "ReadOnlyError",
     "ReplicationError",
@@ -207,6 +211,18 @@ class CodecError(CloudMapError, ValueError):
 
 class ConfigError(CloudMapError, ValueError):
     """A target URL, ini file or option is invalid."""
+
+
+class MissingCredentialsError(AccessDeniedError, ConfigError):
+    """No credentials were found; the message says where the SDK looked.
+
+    An `AccessDeniedError` for code that handles refused credentials, and a
+    `ConfigError` because the fix is configuration (the CLI exits 2).
+    """
+
+
+class MissingDependencyError(ConfigError, ImportError):
+    """An optional dependency is not installed; the message names the extra."""
 
 
 class ReadOnlyError(CloudMapError):

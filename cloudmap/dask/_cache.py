@@ -99,11 +99,11 @@ class Memo:
 
     def key(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
         """The key the result of `func(*args, **kwargs)` is stored under."""
-        try:
-            from dask.base import tokenize  # noqa: PLC0415 - optional, on first use
-        except ImportError as exc:
-            msg = f"cached results need dask: pip install 'cloudmap[dask]' ({exc})"
-            raise ImportError(msg) from exc
+        from cloudmap._extras import require  # noqa: PLC0415
+
+        tokenize = require(
+            "dask.base", extra="dask", purpose="cloudmap.dask.cached", package="dask"
+        ).tokenize
         name = _UNSAFE.sub("_", getattr(func, "__name__", "call"))
         return f"{self.prefix}{name}-{tokenize(func, *args, **kwargs)}"
 

@@ -39,14 +39,11 @@ def require_distributed() -> Any:
     """Import `distributed`, or explain which extra provides it.
 
     Raises:
-        ImportError: dask.distributed is not installed.
+        MissingDependencyError: dask.distributed is not installed.
     """
-    try:
-        import distributed  # noqa: PLC0415 - optional, imported on first use
-    except ImportError as exc:
-        msg = f"this needs dask.distributed: pip install 'cloudmap[dask]' ({exc})"
-        raise ImportError(msg) from exc
-    return distributed
+    from cloudmap._extras import require  # noqa: PLC0415
+
+    return require("distributed", extra="dask", purpose="cloudmap.dask")
 
 
 def is_directory(target: Target) -> bool:
@@ -64,16 +61,10 @@ def connect(address: str) -> Any:
     The wait for the scheduler is dask's `distributed.comm.timeouts.connect`.
 
     Raises:
-        ConfigError: dask.distributed is not installed.
+        MissingDependencyError: dask.distributed is not installed.
         OSError: no scheduler answered in time.
     """
-    from cloudmap.errors import ConfigError  # noqa: PLC0415
-
-    try:
-        distributed = require_distributed()
-    except ImportError as exc:
-        raise ConfigError(str(exc)) from exc
-    return distributed.Client(address, set_as_default=False)
+    return require_distributed().Client(address, set_as_default=False)
 
 
 def open_target(target: Target, *, create: bool = False) -> tuple[Store, str]:
