@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from cloudmap import codecs as codecs
 from cloudmap._version import __version__ as __version__
+from cloudmap.aio import AsyncCloudMapping as AsyncCloudMapping
+from cloudmap.aio import open_async as open_async
 from cloudmap.cache import CacheInfo as CacheInfo
 from cloudmap.cache import CacheSpec as CacheSpec
 from cloudmap.changes import Changes as Changes
@@ -60,6 +62,7 @@ from cloudmap.verify import verify as verify  # the function shadows its module
 __all__ = [
     "__version__",
     "AccessDeniedError",
+    "AsyncCloudMapping",
     "AWSS3Mapping",
     "AzureBlobMapping",
     "AzureBlobStore",
@@ -95,6 +98,7 @@ __all__ = [
     "MissingDependencyError",
     "NotSupportedError",
     "open",
+    "open_async",
     "RandomFaults",
     "ReadOnlyError",
     "RepairReport",

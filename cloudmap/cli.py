@@ -168,22 +168,29 @@ def _copy(args: argparse.Namespace) -> int:
                 destination,
                 dst_prefix,
             ),
+            _dask_client(args.dask) as client,
         ):
             if journal is None and not args.no_journal:
                 journal = default_journal(
                     source.name + src_prefix, destination.name + dst_prefix
                 )
-            report = copy_keys(
-                source,
-                destination,
-                source_prefix=src_prefix,
-                destination_prefix=dst_prefix,
-                delete_extra=mirror,
-                journal=journal,
-                workers=args.workers,
-                on_total=progress.total,
-                on_progress=progress.advance,
-            )
+            options: dict[str, Any] = {
+                "delete_extra": mirror,
+                "journal": journal,
+                "workers": args.workers,
+                "on_total": progress.total,
+                "on_progress": progress.advance,
+            }
+            if client is None:
+                options |= {
+                    "source_prefix": src_prefix,
+                    "destination_prefix": dst_prefix,
+                }
+                report = copy_keys(source, destination, **options)
+            else:  # the workers open the targets themselves
+                report = copy_keys(
+                    args.source, args.destination, client=client, **options
+                )
     finally:
         progress.close()
     text = (
@@ -192,6 +199,27 @@ def _copy(args: argparse.Namespace) -> int:
     )
     _emit(args, report.as_dict(), text)
     return _failures(args, report.failed)
+
+
+@contextlib.contextmanager
+def _dask_client(address: str | None) -> Iterator[Any]:
+    """A client of the dask scheduler at `address` (`--dask`), or None without it."""
+    if address is None:
+        yield None
+        return
+    from cloudmap.dask._copy import connect  # noqa: PLC0415 - needs the dask extra
+
+    with connect(address) as client:
+        yield client
+
+
+def _repair_on_cluster(
+    address: str, config: str, progress: Callable[[int, int], None]
+) -> Any:
+    from cloudmap.dask._repair import repair_on_cluster  # noqa: PLC0415 - optional
+
+    with _dask_client(address) as client:
+        return repair_on_cluster(client, config, progress=progress)
 
 
 def _repair(args: argparse.Namespace) -> int:
@@ -209,7 +237,10 @@ def _repair(args: argparse.Namespace) -> int:
             summary = {"lagging": 0, "copied": 0, "deleted": 0, "failed": {}}
             _emit(args, summary, f"{args.config}: one provider, nothing to repair")
             return EXIT_OK
-        report = repair(progress=advance)
+        if args.dask is None:
+            report = repair(progress=advance)
+        else:
+            report = _repair_on_cluster(args.dask, args.config, advance)
     finally:
         progress.close()
         close = getattr(mapping, "close", None)
@@ -330,6 +361,14 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_ERROR
 
 
+def _add_dask_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--dask",
+        metavar="SCHEDULER_ADDRESS",
+        help="run on this dask.distributed cluster (needs the dask extra)",
+    )
+
+
 def _positive(text: str) -> int:
     """An argparse type: an integer of at least 1."""
     try:
@@ -428,6 +467,14 @@ def _add_doctor(commands: Any) -> None:
     doctor.set_defaults(run=_doctor)
 
 
+def _add_repair(commands: Any) -> None:
+    repair = commands.add_parser("repair", help="bring replicas of an ini in line")
+    repair.add_argument("config")
+    repair.add_argument("--codec", choices=["pickle", "json", "raw"], default="pickle")
+    _add_dask_option(repair)
+    repair.set_defaults(run=_repair)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="cloudmap",
@@ -484,12 +531,10 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--journal", type=Path, help="resume record (default: cache)")
         sub.add_argument("--no-journal", action="store_true", help="copy everything")
         sub.add_argument("--create", action="store_true", help="create the bucket")
+        _add_dask_option(sub)
         sub.set_defaults(run=_copy)
 
-    repair = commands.add_parser("repair", help="bring replicas of an ini in line")
-    repair.add_argument("config")
-    repair.add_argument("--codec", choices=["pickle", "json", "raw"], default="pickle")
-    repair.set_defaults(run=_repair)
+    _add_repair(commands)
 
     rekey = commands.add_parser(
         "rekey", help="re-encrypt every value under the current key (resumable)"

@@ -7,6 +7,7 @@ type-check the way users write it.
 from __future__ import annotations
 
 from cloudmap import (
+    AsyncCloudMapping,
     AzureBlobStore,
     CacheSpec,
     Changes,
@@ -22,6 +23,7 @@ from cloudmap import (
     Store,
     Verdict,
     codecs,
+    open_async,
     verify,
 )
 
@@ -101,3 +103,18 @@ def servers_are_verified(store: Store) -> int:
     checked: CloudMapping[bytes] = CloudMapping(store, verify=True)
     del checked, ignored
     return verdict.exit_code + by_target.exit_code
+
+
+async def async_mappings_are_typed(store: Store) -> int:
+    """AsyncCloudMapping[V] awaits V; open_async gives a context manager."""
+    counters: AsyncCloudMapping[int] = AsyncCloudMapping(
+        CloudMapping(store, codec=codecs.json()), max_workers=8
+    )
+    async with counters:
+        total: int = await counters.modify("n", lambda n: n + 1, default=0)
+        await counters.set("other", total)
+        keys: list[str] = [key async for key in counters]
+        del keys
+    async with await open_async("/tmp/cloudmap", codec="json") as m:
+        await m.create("k", total)
+    return total
