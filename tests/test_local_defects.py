@@ -6,6 +6,7 @@ import fcntl
 import json
 import logging
 import os
+import pickle
 import shutil
 from pathlib import Path
 
@@ -230,3 +231,14 @@ def test_a_closed_store_reopens_on_next_use(tmp_path: Path) -> None:
         m["k"] = b"v"
     with CloudMapping[bytes](store) as again:
         assert again["k"] == b"v"
+
+
+def test_a_store_pickles_as_its_folder(tmp_path: Path) -> None:
+    """A pickled LocalStore opens the same folder with the same options."""
+    store = LocalStore(tmp_path, fsync=False)
+    store.put("k", b"v")
+    copy = pickle.loads(pickle.dumps(store))
+    assert copy.get("k").data == b"v"
+    assert repr(copy) == repr(store)
+    reader = pickle.loads(pickle.dumps(LocalStore(tmp_path, read_only=True)))
+    assert reader.read_only

@@ -133,6 +133,10 @@ class LocalStore:
         """Whether the store was opened to read only."""
         return self._read_only
 
+    def __reduce__(self) -> tuple[object, tuple[str, bool, bool]]:
+        # Pickled (for another process) as its arguments: the copy opens the folder.
+        return (_reopen, (str(self._root), self._fsync, self._read_only))
+
     def __repr__(self) -> str:
         mode = ", read_only=True" if self._read_only else ""
         return f"LocalStore({str(self._root)!r}{mode})"
@@ -466,3 +470,8 @@ class LocalStore:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _reopen(root: str, fsync: bool, read_only: bool) -> LocalStore:
+    """The store a pickled LocalStore stands for, opened in this process."""
+    return LocalStore(root, create=False, fsync=fsync, read_only=read_only)
