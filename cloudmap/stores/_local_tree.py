@@ -67,7 +67,7 @@ def key_problem(key: str) -> str | None:  # noqa: PLR0911 - one reason each
     for segment in segments:
         if segment in {"", ".", ".."}:
             return (
-                "has an empty, '.' or '..' path segment (or a leading or trailing "
+                "has empty, '.' or '..' path segments (or a leading or trailing "
                 "'/'), which would escape the root or alias another key"
             )
         if len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
