@@ -140,12 +140,8 @@ class Shelf(MutableMapping[str, Any]):
         self.cache.clear()
         self._seen.clear()
 
-    def _write_back(self) -> None:
-        """Write cached values whose bytes changed; keep the ones that failed.
-
-        A value that cannot be encoded or that conflicts does not stop the
-        others: every other changed value is written first.
-        """
+    def _changed(self) -> tuple[dict[str, Any], dict[str, BaseException]]:
+        """Cached values whose bytes changed, and those that cannot be encoded."""
         changed: dict[str, Any] = {}
         errors: dict[str, BaseException] = {}
         for key, value in self.cache.items():
@@ -155,6 +151,15 @@ class Shelf(MutableMapping[str, Any]):
             except CodecError as exc:
                 errors[key] = CodecError(f"cannot write back key {key!r}: {exc}")
                 errors[key].__cause__ = exc
+        return changed, errors
+
+    def _write_back(self) -> None:
+        """Write cached values whose bytes changed; keep the ones that failed.
+
+        A value that cannot be encoded or that conflicts does not stop the
+        others: every other changed value is written first.
+        """
+        changed, errors = self._changed()
         if changed or errors:
             self._check_writable()
         set_many = getattr(self._mapping, "set_many", None)
