@@ -22,15 +22,22 @@ Several providers: `providers = a, b` (writes go to all, reads come from the
 first, as a `ReplicatedMapping`), `provider_routing = all` (cshelve's
 `strategy = all` is accepted too), and a section per provider with its own
 `[a.compression]` and `[a.provider_params]`. `$NAME` in any value reads an
-environment variable. Every mistake is a `ConfigError` naming the file, the
-section and the key.
+environment variable (`$$` is a literal `$`). Every mistake is a `ConfigError`
+naming the file, the section and the key, with the closest valid name when one
+is misspelt; no error ever shows a value from the file.
+
+`provider = in-memory` gives a fresh, empty store on every `open()`, as cshelve
+does; `persist-key = NAME` (or `name = NAME`) shares the process-wide store
+`memory://NAME` instead.
 """
 
 from __future__ import annotations
 
 import configparser
+import difflib
 import importlib
-from dataclasses import dataclass
+import inspect
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,11 +45,13 @@ from cloudmap.codecs import Codec, zlib
 from cloudmap.errors import ConfigError
 from cloudmap.mapping import CloudMapping
 from cloudmap.store import Store, validate_key
-from cloudmap.targets import build_store, expand_env
+from cloudmap.stores.memory import MemoryStore
+from cloudmap.targets import build_store, expand_env, store_class
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Mapping, MutableMapping
+    from collections.abc import Iterable, Mapping, MutableMapping
+    from typing import NoReturn
 
 __all__ = ["ProviderConfig", "mapping_from_config", "read_config"]
 
@@ -71,7 +80,7 @@ _OPTIONS: dict[str, dict[str, str | None]] = {
     },
     "gcs": {"bucket_name": None, "project": "project", "endpoint_url": "endpoint_url"},
     "local": {"folder_path": None},
-    "memory": {"name": None},
+    "memory": {"name": None, "persist-key": None},
 }
 _LOCATION = {
     "s3": "bucket_name",
@@ -82,6 +91,11 @@ _LOCATION = {
 }
 _COMMON = frozenset({"provider", "prefix"})
 _ROUTING = frozenset({"all"})
+_REPLICATION = frozenset({"providers", "provider_routing", "strategy"})
+_SUBSECTIONS = ("compression", "provider_params")
+_COMPRESSION = frozenset({"algorithm", "level"})
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 @dataclass(frozen=True)
@@ -92,11 +106,21 @@ class ProviderConfig:
     provider: str
     location: str
     prefix: str
-    kwargs: Mapping[str, Any]
+    kwargs: Mapping[str, Any] = field(repr=False)
     compression: int | None
 
+    def __repr__(self) -> str:
+        # Option names only: values may be credentials.
+        return (
+            f"ProviderConfig(section={self.section!r}, provider={self.provider!r}, "
+            f"location={self.location!r}, prefix={self.prefix!r}, "
+            f"options={sorted(self.kwargs)!r}, compression={self.compression!r})"
+        )
+
     def open_store(self, *, create: bool) -> Store:
-        """Construct this provider's store."""
+        """Construct this provider's store (a fresh one for unnamed in-memory)."""
+        if self.provider == "memory" and not self.location:
+            return MemoryStore()
         return build_store(self.provider, self.location, self.kwargs, create=create)
 
 
@@ -108,17 +132,16 @@ def read_config(path: str | os.PathLike[str]) -> list[ProviderConfig]:
             section and key.
     """
     file = Path(path)
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        with file.open(encoding="utf-8") as handle:
-            parser.read_file(handle)
-    except (OSError, configparser.Error) as exc:
-        raise ConfigError(f"{file}: cannot read the configuration: {exc}") from exc
+    parser = _parse(file)
     if not parser.has_section("default"):
         raise ConfigError(f"{file}: missing section [default]")
     default = parser["default"]
     if "providers" not in default:
+        _check_sections(file, parser, ["default"])
         return [_provider(file, parser, "default", "")]
+    for key in default:
+        if key not in _REPLICATION:
+            _unknown(f"{file}: [default]", key, _REPLICATION, "option")
     routing = default.get("provider_routing", default.get("strategy", "all")).strip()
     if routing not in _ROUTING:
         key = "provider_routing" if "provider_routing" in default else "strategy"
@@ -131,7 +154,63 @@ def read_config(path: str | os.PathLike[str]) -> list[ProviderConfig]:
         if not parser.has_section(name):
             msg = f"{file}: [default] providers: no [{name}] section for {name!r}"
             raise ConfigError(msg)
+    _check_sections(file, parser, ["default", *names])
     return [_provider(file, parser, name, f"{name}.") for name in names]
+
+
+def _parse(file: Path) -> configparser.ConfigParser:
+    """Read `file`; a parse error names the line, never its text.
+
+    The error is raised outside the handler, so it chains nothing that holds a
+    line of the file (a secret may be on it).
+    """
+    parser = configparser.ConfigParser(interpolation=None)
+    problem = None
+    try:
+        with file.open(encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except OSError as exc:
+        problem = f"cannot read the configuration: {exc.strerror or type(exc).__name__}"
+    except UnicodeDecodeError as exc:
+        problem = f"not UTF-8 text (byte {exc.start})"
+    except configparser.MissingSectionHeaderError as exc:
+        problem = f"line {exc.lineno}: an option before any [section] header"
+    except configparser.ParsingError as exc:
+        lines = ", ".join(str(lineno) for lineno, _ in exc.errors)
+        problem = f"line {lines}: not 'option = value' nor a [section] header"
+    except configparser.DuplicateSectionError as exc:
+        problem = f"line {exc.lineno}: section [{exc.section}] appears twice"
+    except configparser.DuplicateOptionError as exc:
+        problem = (
+            f"line {exc.lineno}: option {exc.option!r} appears twice in [{exc.section}]"
+        )
+    except configparser.Error as exc:
+        problem = f"cannot parse the configuration ({type(exc).__name__})"
+    if problem is not None:
+        raise ConfigError(f"{file}: {problem}")
+    return parser
+
+
+def _check_sections(
+    file: Path, parser: configparser.ConfigParser, providers: list[str]
+) -> None:
+    """Refuse a section no provider reads: most often a misspelt name."""
+    subs = [f"{name}.{sub}" for name in providers for sub in _SUBSECTIONS]
+    if providers == ["default"]:
+        subs = list(_SUBSECTIONS)
+    known = [*providers, *subs]
+    for section in parser.sections():
+        if section not in known:
+            _unknown(f"{file}:", f"[{section}]", [f"[{k}]" for k in known], "section")
+
+
+def _unknown(where: str, name: str, known: Iterable[str], what: str) -> NoReturn:
+    """Raise the ConfigError for an unknown option or section, suggesting one."""
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    msg = f"{where} {name}: unknown {what} ({hint}known: {', '.join(names)})"
+    raise ConfigError(msg)
 
 
 def _provider(
@@ -147,11 +226,14 @@ def _provider(
         key: expand_env(value, where=f"{where} {key}") for key, value in options.items()
     }
     location_key = _LOCATION[provider]
-    location = values.get(location_key, "default" if provider == "memory" else "")
-    if not location:
-        raise ConfigError(f"{where} {location_key}: missing")
+    if provider == "memory":
+        location = values.get("persist-key", values.get("name", ""))
+    else:
+        location = values.get(location_key, "")
+        if not location:
+            raise ConfigError(f"{where} {location_key}: missing")
     kwargs = _store_kwargs(provider, values, where=where)
-    kwargs.update(_params(file, parser, f"{sub}provider_params"))
+    kwargs.update(_params(file, parser, f"{sub}provider_params", provider))
     prefix = values.get("prefix", "").strip("/")
     if prefix:
         try:
@@ -182,9 +264,7 @@ def _store_kwargs(
     known = _OPTIONS[provider]
     for key in values:
         if key not in known and key not in _COMMON:
-            allowed = ", ".join(sorted({*known, *_COMMON}))
-            msg = f"{where} {key}: unknown option (known: {allowed})"
-            raise ConfigError(msg)
+            _unknown(where, key, {*known, *_COMMON}, "option")
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
         argument = known.get(key)
@@ -227,15 +307,39 @@ def _azure_auth(values: Mapping[str, str], *, where: str) -> dict[str, Any]:
 
 
 def _params(
-    file: Path, parser: configparser.ConfigParser, section: str
-) -> dict[str, str]:
+    file: Path, parser: configparser.ConfigParser, section: str, provider: str
+) -> dict[str, Any]:
+    """The store's own constructor arguments; booleans parsed, names checked."""
     if not parser.has_section(section):
         return {}
     where = f"{file}: [{section}]"
-    return {
-        key: expand_env(value.strip().strip('"'), where=f"{where} {key}")
-        for key, value in parser[section].items()
+    parameters = {
+        name: parameter
+        for name, parameter in inspect.signature(
+            store_class(provider)
+        ).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "create"
     }
+    params: dict[str, Any] = {}
+    for key, value in parser[section].items():
+        if key not in parameters:
+            _unknown(where, key, parameters, "option")
+        text = expand_env(value.strip().strip('"'), where=f"{where} {key}")
+        params[key] = (
+            _boolean(text, where=f"{where} {key}")
+            if isinstance(parameters[key].default, bool)
+            else text
+        )
+    return params
+
+
+def _boolean(text: str, *, where: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"{where}: not a boolean (use true or false)")
 
 
 def _compression(
@@ -245,6 +349,9 @@ def _compression(
         return None
     where = f"{file}: [{section}]"
     options = parser[section]
+    for key in options:
+        if key not in _COMPRESSION:
+            _unknown(where, key, _COMPRESSION, "option")
     algorithm = options.get("algorithm", "zlib").strip()
     if algorithm != "zlib":
         raise ConfigError(
