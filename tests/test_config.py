@@ -234,24 +234,34 @@ def test_in_memory_persist_key_shares_one_store(tmp_path: Path) -> None:
             r"\[compression\] levl: unknown option \(did you mean 'level'\?",
         ),
         (
-            "[default]\nprovider = filesystem\nfolder_path = x\n"
-            "[provider_params]\nfsyn = false\n",
+            (
+                "[default]\nprovider = filesystem\nfolder_path = x\n"
+                "[provider_params]\nfsyn = false\n"
+            ),
             r"\[provider_params\] fsyn: unknown option \(did you mean 'fsync'\?",
         ),
         (
-            "[default]\nproviders = a\nproviders_routing = all\n"
-            "[a]\nprovider = in-memory\n",
-            r"\[default\] providers_routing: unknown option "
-            r"\(did you mean 'provider_routing'\?",
+            (
+                "[default]\nproviders = a\nproviders_routing = all\n"
+                "[a]\nprovider = in-memory\n"
+            ),
+            (
+                r"\[default\] providers_routing: unknown option "
+                r"\(did you mean 'provider_routing'\?"
+            ),
         ),
         (
-            "[default]\nproviders = a\n[a]\nprovider = in-memory\n"
-            "[a.compresion]\nlevel = 1\n",
+            (
+                "[default]\nproviders = a\n[a]\nprovider = in-memory\n"
+                "[a.compresion]\nlevel = 1\n"
+            ),
             r"\[a\.compresion\]: unknown section \(did you mean '\[a\.compression\]'\?",
         ),
         (
-            "[default]\nprovider = filesystem\nfolder_path = x\n"
-            "[provider_params]\nfsync = maybe\n",
+            (
+                "[default]\nprovider = filesystem\nfolder_path = x\n"
+                "[provider_params]\nfsync = maybe\n"
+            ),
             r"\[provider_params\] fsync: not a boolean",
         ),
     ],
