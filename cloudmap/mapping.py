@@ -431,6 +431,22 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         if self._evict is not None:
             self._evict.retain(held)
 
+    def _latest(self, key: str) -> tuple[bytes, V] | None:
+        """`key`'s stored bytes and value whatever etag is held, or None if missing.
+
+        Records the etag seen, as a blind read does; for `ReplicatedMapping`.
+
+        Raises:
+            CodecError: the stored bytes carry another codec's tag or do not decode.
+        """
+        full = self._full_key(key)
+        with self._key_lock(key):
+            entry = self._store.get(full)
+            self._etags.record(key, None if entry is None else entry.etag)
+        if entry is None:
+            return None
+        return entry.data, self._decode(key, entry)
+
     # -- coordination helpers --------------------------------------------------
 
     def create(self, key: str, value: V) -> None:
