@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloudmap.errors import CloudMapError
+from cloudmap.store import folder_prefix
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -126,8 +127,11 @@ def copy_keys(
     Args:
         source: the store read from.
         destination: the store written to.
-        source_prefix: only keys under it are copied, with it removed.
-        destination_prefix: prepended to each key written.
+        source_prefix: the folder copied from: only keys under it are
+            copied, with it removed. A prefix names a folder, as a mapping's
+            `key_prefix` does: "/" is appended unless it ends in one.
+        destination_prefix: the folder written to, prepended to each key
+            (with "/" appended the same way).
         delete_extra: also delete destination keys missing from the source
             (a mirror), each conditioned on its listed etag.
         journal: the file recording what was copied, for resuming; None keeps
@@ -139,6 +143,8 @@ def copy_keys(
     Returns:
         What was copied, skipped, deleted, and which keys failed and why.
     """
+    source_prefix = folder_prefix(source_prefix)
+    destination_prefix = folder_prefix(destination_prefix)
     copier = _Copier(
         source,
         destination,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import tenacity
@@ -15,7 +16,8 @@ from cloudmap import CloudMapping, KeySyncError
 from cloudmap.codecs import json, pickle
 from cloudmap.errors import CodecError
 from cloudmap.store import Entry, ListedKey, Store
-from cloudmap.stores import MemoryStore
+from cloudmap.stores import LocalStore, MemoryStore
+from cloudmap.transfer import copy_keys
 
 ONCE = tenacity.Retrying(stop=tenacity.stop_after_attempt(1), reraise=True)
 
@@ -245,3 +247,23 @@ def test_an_explicit_separator_keeps_a_raw_prefix(store: Store) -> None:
     m: CloudMapping[bytes] = CloudMapping(store, key_prefix="run-", prefix_separator="")
     assert list(m) == ["1"]
     assert m.key_prefix == "run-"
+
+
+def test_copy_prefixes_are_folders(tmp_path: Path) -> None:
+    """copy_keys(source_prefix="runs") copies runs/..., never runs2/..."""
+    source, destination = MemoryStore("src"), LocalStore(tmp_path / "dst")
+    source.put("runs/a", b"1")
+    source.put("runs2/b", b"2")
+    destination.put("backup2/keep", b"k")
+    report = copy_keys(
+        source,
+        destination,
+        source_prefix="runs",
+        destination_prefix="backup",
+        delete_extra=True,
+    )
+    assert report.copied == ["a"]
+    assert sorted(item.key for item in destination.list()) == [
+        "backup/a",
+        "backup2/keep",
+    ]
