@@ -5,7 +5,7 @@ folder, and `raw` shows the stored bytes."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -80,14 +80,14 @@ class PauseAfter:
 
 
 def _while_paused(
-    store: PauseAfter, op: str, slow: object, other: object
+    store: PauseAfter, op: str, slow: Callable[[], object], other: Callable[[], object]
 ) -> BaseException | None:
     """Run `slow()` with its first `op` answer late, and `other()` meanwhile."""
     store.armed = op
     with ThreadPoolExecutor(2) as pool:
-        slow_done = pool.submit(slow)  # type: ignore[arg-type]
+        slow_done = pool.submit(slow)
         assert store.paused.wait(timeout=5)
-        other_done = pool.submit(other)  # type: ignore[arg-type]
+        other_done = pool.submit(other)
         error = other_done.exception(timeout=10)
         store.resume.set()
         slow_done.result(timeout=10)

@@ -154,7 +154,7 @@ def test_every_error_crosses_a_process_pool() -> None:
 
 
 def _subclasses(cls: type) -> set[type]:
-    found = set()
+    found: set[type] = set()
     for sub in cls.__subclasses__():
         if sub.__module__ == "cloudmap.errors":
             found |= {sub, *_subclasses(sub)}
