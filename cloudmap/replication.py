@@ -239,11 +239,14 @@ class ReplicatedMapping(MutableMapping[str, Any]):
         """
         if self._agreed.get(key) == etags:
             return [], _AGREED
-        source = _latest(self.primary, key)
+        source = _latest(self.primary, key) if etags[0] is not None else _ABSENT
         differing = [
             name
-            for name, replica in zip(self._names[1:], self._replicas[1:], strict=True)
-            if isinstance(source, CodecError) or not _agrees(replica, key, source)
+            for name, replica, etag in zip(
+                self._names[1:], self._replicas[1:], etags[1:], strict=True
+            )
+            if isinstance(source, CodecError)
+            or not _agrees(replica, key, source, listed=etag is not None)
         ]
         if not differing and not isinstance(source, CodecError):
             self._agreed[key] = etags
@@ -330,9 +333,14 @@ def _latest(replica: CloudMapping[Any], key: str) -> Latest:
     return _ABSENT if found is None else found
 
 
-def _agrees(replica: CloudMapping[Any], key: str, source: Latest) -> bool:
-    """Whether `replica` holds `source`, the primary's value, as its codec writes it."""
-    mine = _latest(replica, key)
+def _agrees(
+    replica: CloudMapping[Any], key: str, source: Latest, *, listed: bool
+) -> bool:
+    """Whether `replica` holds `source`, the primary's value, as its codec writes it.
+
+    `listed` says whether the replica's listing has the key (else no read).
+    """
+    mine = _latest(replica, key) if listed else _ABSENT
     if source is _ABSENT or mine is _ABSENT:
         return source is mine
     if isinstance(mine, CodecError) or isinstance(source, CodecError):
