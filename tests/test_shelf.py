@@ -329,7 +329,7 @@ def test_default_protocol_is_pickles_default(store: Store) -> None:
     """Values are pickled with pickle.DEFAULT_PROTOCOL, as shelve does."""
     with cloudmap.open(store) as s:
         s["k"] = REFERENCE
-    stored = store.get("k")
+        stored = store.get("k")  # closing the shelf closes the store
     assert stored is not None
     assert stored.data == pickle.dumps(REFERENCE, protocol=pickle.DEFAULT_PROTOCOL)
 
