@@ -325,21 +325,25 @@ def _params(
         if key not in parameters:
             _unknown(where, key, parameters, "option")
         text = expand_env(value.strip().strip('"'), where=f"{where} {key}")
-        params[key] = (
-            _boolean(text, where=f"{where} {key}")
-            if isinstance(parameters[key].default, bool)
-            else text
-        )
+        params[key] = _typed(text, parameters[key].default, where=f"{where} {key}")
     return params
 
 
-def _boolean(text: str, *, where: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ConfigError(f"{where}: not a boolean (use true or false)")
+def _typed(text: str, default: object, *, where: str) -> object:
+    """`text` as the type of the parameter's default: bool and int are parsed."""
+    if isinstance(default, bool):
+        lowered = text.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ConfigError(f"{where}: not a boolean (use true or false)")
+    if isinstance(default, int):
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"{where}: not an integer") from None
+    return text
 
 
 def _compression(

@@ -342,3 +342,23 @@ def test_parse_errors_never_echo_a_line(tmp_path: Path, text: str) -> None:
         assert SECRET not in str(chain)
         assert SECRET not in repr(chain.args)
         chain = chain.__cause__ or chain.__context__
+
+
+@pytest.mark.parametrize(("text", "expected"), [("8", 8), ("eight", None)])
+def test_integer_provider_params_are_parsed(
+    tmp_path: Path, text: str, expected: int | None
+) -> None:
+    """An int parameter is parsed, or refused as a ConfigError, never a TypeError later."""
+    pytest.importorskip("azure.storage.blob")
+    ini = write_ini(
+        tmp_path,
+        "[default]\nprovider = azure-blob\ncontainer_name = c\n"
+        "account_url = https://a.blob.core.windows.net\n"
+        f"[provider_params]\nmax_pool_connections = {text}\n",
+    )
+    if expected is None:
+        with pytest.raises(ConfigError, match="max_pool_connections: not an integer"):
+            read_config(ini)
+        return
+    (provider,) = read_config(ini)
+    assert provider.kwargs["max_pool_connections"] == expected
