@@ -309,36 +309,42 @@ def _azure_auth(values: Mapping[str, str], *, where: str) -> dict[str, Any]:
 def _params(
     file: Path, parser: configparser.ConfigParser, section: str, provider: str
 ) -> dict[str, Any]:
-    """The store's own constructor arguments; booleans parsed, names checked."""
+    """The store's own constructor arguments: names checked, bool and int parsed.
+
+    A store that passes unknown keyword arguments on to its SDK client (Azure)
+    takes any name; those values stay strings.
+    """
     if not parser.has_section(section):
         return {}
     where = f"{file}: [{section}]"
+    signature = inspect.signature(store_class(provider)).parameters.values()
     parameters = {
-        name: parameter
-        for name, parameter in inspect.signature(
-            store_class(provider)
-        ).parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "create"
+        parameter.name: str(parameter.annotation)
+        for parameter in signature
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        and parameter.name != "create"
     }
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature)
     params: dict[str, Any] = {}
     for key, value in parser[section].items():
-        if key not in parameters:
+        if key not in parameters and not open_ended:
             _unknown(where, key, parameters, "option")
         text = expand_env(value.strip().strip('"'), where=f"{where} {key}")
-        params[key] = _typed(text, parameters[key].default, where=f"{where} {key}")
+        params[key] = _typed(text, parameters.get(key, ""), where=f"{where} {key}")
     return params
 
 
-def _typed(text: str, default: object, *, where: str) -> object:
-    """`text` as the type of the parameter's default: bool and int are parsed."""
-    if isinstance(default, bool):
+def _typed(text: str, annotation: str, *, where: str) -> object:
+    """`text` as the parameter's annotated type: bool and int are parsed."""
+    kinds = {kind.strip() for kind in annotation.split("|")}
+    if "bool" in kinds:
         lowered = text.strip().lower()
         if lowered in _TRUE:
             return True
         if lowered in _FALSE:
             return False
         raise ConfigError(f"{where}: not a boolean (use true or false)")
-    if isinstance(default, int):
+    if "int" in kinds:
         try:
             return int(text)
         except ValueError:

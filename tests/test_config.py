@@ -362,3 +362,17 @@ def test_integer_provider_params_are_parsed(
         return
     (provider,) = read_config(ini)
     assert provider.kwargs["max_pool_connections"] == expected
+
+
+def test_azure_provider_params_pass_sdk_options_through(tmp_path: Path) -> None:
+    """AzureBlobStore hands unknown keyword arguments to its SDK client: accepted."""
+    pytest.importorskip("azure.storage.blob")
+    ini = write_ini(
+        tmp_path,
+        "[default]\nprovider = azure-blob\ncontainer_name = c\n"
+        "account_url = https://a.blob.core.windows.net\n"
+        "[provider_params]\nconnection_timeout = 5\nmax_single_put_size = 1024\n",
+    )
+    (provider,) = read_config(ini)
+    assert provider.kwargs["connection_timeout"] == "5"
+    assert provider.kwargs["max_single_put_size"] == 1024
