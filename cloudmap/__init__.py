@@ -47,6 +47,8 @@ from cloudmap.stores import GCSStore as GCSStore
 from cloudmap.stores import LocalStore as LocalStore
 from cloudmap.stores import MemoryStore as MemoryStore
 from cloudmap.stores import S3Store as S3Store
+from cloudmap.verify import Verdict as Verdict
+from cloudmap.verify import verify as verify  # the function shadows its module
 
 __all__ = [
     "__version__",
@@ -91,4 +93,6 @@ __all__ = [
     "Store",
     "StoreError",
     "TransientStoreError",
+    "Verdict",
+    "verify",
 ]

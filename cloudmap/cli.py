@@ -21,6 +21,7 @@ from cloudmap._version import __version__
 from cloudmap.config import mapping_from_config, read_config
 from cloudmap.errors import CloudMapError, ConfigError, KeySyncError
 from cloudmap.targets import open_store, parse_target
+from cloudmap.verify import Verdict, probe_store
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -244,6 +245,46 @@ def _repair(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
+def _rekey(args: argparse.Namespace) -> int:
+    from cloudmap.rekey import rekey  # noqa: PLC0415
+
+    if "://" in args.config or Path(args.config).suffix.lower() != ".ini":
+        msg = f"{args.config}: rekey reads its keys from an .ini [encryption] section"
+        raise ConfigError(msg)
+    providers = [
+        (p, p.encryption) for p in read_config(args.config) if p.encryption is not None
+    ]
+    if not providers:
+        raise ConfigError(f"{args.config}: no [encryption] section to rekey with")
+    totals: dict[str, Any] = {"rekeyed": 0, "current": 0, "failed": {}}
+    progress = _Progress(_show_progress(args), "rekey")
+    try:
+        for provider, encryption in providers:
+            with contextlib.closing(provider.open_store(create=False)) as store:
+                report = rekey(
+                    store,
+                    encryption,
+                    prefix=provider.prefix,
+                    workers=args.workers,
+                    on_total=progress.total,
+                    on_progress=progress.advance,
+                )
+            totals["rekeyed"] += len(report.rekeyed)
+            totals["current"] += len(report.current)
+            for key, reason in report.failed.items():
+                totals["failed"][f"{key} on {provider.section}"] = reason
+    finally:
+        progress.close()
+    text = (
+        f"rekeyed {totals['rekeyed']}, already current {totals['current']}, "
+        f"failed {len(totals['failed'])}"
+    )
+    _emit(args, totals, text)
+    for where, reason in totals["failed"].items():
+        print(f"cloudmap: {where}: {reason}", file=sys.stderr)  # noqa: T201
+    return EXIT_PARTIAL if totals["failed"] else EXIT_OK
+
+
 def _demo(args: argparse.Namespace) -> int:
     from cloudmap.demo import run_demo  # noqa: PLC0415
 
@@ -279,6 +320,44 @@ def _demo(args: argparse.Namespace) -> int:
     ]
     _emit(args, report.as_dict(), "\n".join(lines))
     return EXIT_OK if report.ok else EXIT_ERROR
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """Probe whether the target's server enforces every precondition."""
+
+    def probed(store: Store, prefix: str) -> Verdict:
+        try:
+            return probe_store(store, prefix)
+        finally:
+            store.close()
+
+    target: str = args.target
+    if "://" not in target and Path(target).suffix.lower() == ".ini":
+        verdicts = [
+            probed(provider.open_store(create=False), provider.prefix)
+            for provider in read_config(target)
+        ]
+    else:
+        verdicts = [probed(*open_store(parse_target(target)))]
+    _emit(
+        args,
+        [v.as_dict() for v in verdicts] if len(verdicts) > 1 else verdicts[0].as_dict(),
+        "\n".join(str(v) for v in verdicts),
+    )
+    return EXIT_OK if all(v.ok for v in verdicts) else EXIT_ERROR
+
+
+def _add_doctor(commands: Any) -> None:
+    text = (
+        "check that the server enforces every precondition cloudmap relies on "
+        "(exit 0: all honoured, 1: something ignored, refused or failed)"
+    )
+    doctor = commands.add_parser("doctor", help=text, description=text)
+    doctor.add_argument("target")
+    doctor.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print JSON"
+    )
+    doctor.set_defaults(run=_doctor)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -343,11 +422,19 @@ def _parser() -> argparse.ArgumentParser:
     repair.add_argument("--codec", choices=["pickle", "json", "raw"], default="pickle")
     repair.set_defaults(run=_repair)
 
+    rekey = commands.add_parser(
+        "rekey", help="re-encrypt every value under the current key (resumable)"
+    )
+    rekey.add_argument("config", help="an .ini file with an [encryption] section")
+    rekey.add_argument("--workers", type=int, default=8, help="parallel requests")
+    rekey.set_defaults(run=_rekey)
+
     demo = commands.add_parser("demo", help="run the worker-coordination demo")
     demo.add_argument("--workers", type=int, default=4)
     demo.add_argument("--tasks", type=int, default=40)
     demo.add_argument("--dir", help="directory to use (default: a temporary one)")
     demo.set_defaults(run=_demo)
+    _add_doctor(commands)
     return parser
 
 

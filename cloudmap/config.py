@@ -14,6 +14,9 @@ key_secret  = $AWS_KEY_SECRET
 algorithm = zlib
 level     = 6
 
+[encryption]
+key = $CLOUDMAP_KEY
+
 [provider_params]
 endpoint_url = http://127.0.0.1:9000
 ```
@@ -21,14 +24,22 @@ endpoint_url = http://127.0.0.1:9000
 Several providers: `providers = a, b` (writes go to all, reads come from the
 first, as a `ReplicatedMapping`), `provider_routing = all` (cshelve's
 `strategy = all` is accepted too), and a section per provider with its own
-`[a.compression]` and `[a.provider_params]`. `$NAME` in any value reads an
-environment variable (`$$` is a literal `$`). Every mistake is a `ConfigError`
-naming the file, the section and the key, with the closest valid name when one
-is misspelt; no error ever shows a value from the file.
+`[a.compression]`, `[a.encryption]` and `[a.provider_params]`. `$NAME` in any
+value reads an environment variable (`$$` is a literal `$`).
+
+`[compression]` takes `algorithm = zlib` (level -1..9) or `zstd` (level 1..22,
+the `zstd` extra). `[encryption]` (AES-256-GCM, the `crypto` extra) takes
+`key = $VAR`, one base64 key with the id `default`, or `keys = id1, id2` with a
+`key.id1 = $VAR` line per id, the first being current; keys must come from
+environment variables, never from the file itself.
 
 `provider = in-memory` gives a fresh, empty store on every `open()`, as cshelve
 does; `persist-key = NAME` (or `name = NAME`) shares the process-wide store
 `memory://NAME` instead.
+
+Every mistake is a `ConfigError` naming the file, the section and the key, with
+the closest valid name when one is misspelt; no error ever shows a value from
+the file.
 """
 
 from __future__ import annotations
@@ -41,12 +52,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cloudmap.codecs import Codec, zlib
+from cloudmap._ini_codecs import compression_section, encryption_section
+from cloudmap.codecs import Codec, zlib, zstd
 from cloudmap.errors import ConfigError
 from cloudmap.mapping import CloudMapping
 from cloudmap.store import Store, validate_key
 from cloudmap.stores.memory import MemoryStore
-from cloudmap.targets import build_store, expand_env, store_class
+from cloudmap.targets import build_store, expand_env, parse_flag, store_class
 
 if TYPE_CHECKING:
     import os
@@ -89,18 +101,17 @@ _LOCATION = {
     "local": "folder_path",
     "memory": "name",
 }
-_COMMON = frozenset({"provider", "prefix"})
+_COMMON = frozenset({"provider", "prefix", "verify"})
 _ROUTING = frozenset({"all"})
-_REPLICATION = frozenset({"providers", "provider_routing", "strategy"})
-_SUBSECTIONS = ("compression", "provider_params")
+# [default] options of a file with several providers (`verify` applies to all).
+_REPLICATION = frozenset({"providers", "provider_routing", "strategy", "verify"})
+_SUBSECTIONS = ("compression", "encryption", "provider_params")
 _COMPRESSION = frozenset({"algorithm", "level"})
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 @dataclass(frozen=True)
 class ProviderConfig:
-    """One provider's section, resolved: store arguments and compression level."""
+    """One provider's section, resolved: store arguments, compression, encryption."""
 
     section: str
     provider: str
@@ -108,13 +119,18 @@ class ProviderConfig:
     prefix: str
     kwargs: Mapping[str, Any] = field(repr=False)
     compression: int | None
+    verify: bool = False
+    algorithm: str = "zlib"
+    encryption: Codec | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         # Option names only: values may be credentials.
         return (
             f"ProviderConfig(section={self.section!r}, provider={self.provider!r}, "
             f"location={self.location!r}, prefix={self.prefix!r}, "
-            f"options={sorted(self.kwargs)!r}, compression={self.compression!r})"
+            f"options={sorted(self.kwargs)!r}, compression={self.compression!r}, "
+            f"algorithm={self.algorithm!r}, verify={self.verify!r}, "
+            f"encrypted={self.encryption is not None!r})"
         )
 
     def open_store(self, *, create: bool) -> Store:
@@ -122,6 +138,16 @@ class ProviderConfig:
         if self.provider == "memory" and not self.location:
             return MemoryStore()
         return build_store(self.provider, self.location, self.kwargs, create=create)
+
+    def codec(self, base: Codec) -> Codec:
+        """`base` followed by this provider's compression, then its encryption."""
+        chain = base
+        if self.compression is not None:
+            compress = zstd if self.algorithm == "zstd" else zlib
+            chain |= compress(self.compression)
+        if self.encryption is not None:
+            chain |= self.encryption
+        return chain
 
 
 def read_config(path: str | os.PathLike[str]) -> list[ProviderConfig]:
@@ -204,6 +230,15 @@ def _check_sections(
             _unknown(f"{file}:", f"[{section}]", [f"[{k}]" for k in known], "section")
 
 
+def _check_options(
+    file: Path, parser: configparser.ConfigParser, section: str, known: Iterable[str]
+) -> None:
+    if parser.has_section(section):
+        for key in parser[section]:
+            if key not in known:
+                _unknown(f"{file}: [{section}]", key, known, "option")
+
+
 def _unknown(where: str, name: str, known: Iterable[str], what: str) -> NoReturn:
     """Raise the ConfigError for an unknown option or section, suggesting one."""
     names = sorted(known)
@@ -240,9 +275,24 @@ def _provider(
             validate_key(prefix)
         except ValueError as exc:
             raise ConfigError(f"{where} prefix: {exc}") from exc
-    compression = _compression(file, parser, f"{sub}compression")
+    _check_options(file, parser, f"{sub}compression", _COMPRESSION)
+    algorithm, compression = compression_section(file, parser, f"{sub}compression")
+    # `verify = true` in [default] applies to every provider of the file.
+    verify = parse_flag(
+        values.get("verify", parser["default"].get("verify", "")),
+        where=f"{where} verify",
+        default=False,
+    )
     return ProviderConfig(
-        section, provider, location, f"{prefix}/" if prefix else "", kwargs, compression
+        section,
+        provider,
+        location,
+        f"{prefix}/" if prefix else "",
+        kwargs,
+        compression,
+        verify,
+        algorithm,
+        encryption_section(file, parser, f"{sub}encryption"),
     )
 
 
@@ -338,43 +388,15 @@ def _typed(text: str, annotation: str, *, where: str) -> object:
     """`text` as the parameter's annotated type: bool and int are parsed."""
     kinds = {kind.strip() for kind in annotation.split("|")}
     if "bool" in kinds:
-        lowered = text.strip().lower()
-        if lowered in _TRUE:
-            return True
-        if lowered in _FALSE:
-            return False
-        raise ConfigError(f"{where}: not a boolean (use true or false)")
+        if not text.strip():
+            raise ConfigError(f"{where}: not a boolean (use true or false)")
+        return parse_flag(text, where=where, default=False)
     if "int" in kinds:
         try:
             return int(text)
         except ValueError:
             raise ConfigError(f"{where}: not an integer") from None
     return text
-
-
-def _compression(
-    file: Path, parser: configparser.ConfigParser, section: str
-) -> int | None:
-    if not parser.has_section(section):
-        return None
-    where = f"{file}: [{section}]"
-    options = parser[section]
-    for key in options:
-        if key not in _COMPRESSION:
-            _unknown(where, key, _COMPRESSION, "option")
-    algorithm = options.get("algorithm", "zlib").strip()
-    if algorithm != "zlib":
-        raise ConfigError(
-            f"{where} algorithm: {algorithm!r} is not supported (use zlib)"
-        )
-    text = options.get("level", "6").strip()
-    try:
-        level = int(text)
-    except ValueError:
-        level = None
-    if level is None or not -1 <= level <= 9:  # noqa: PLR2004
-        raise ConfigError(f"{where} level: {text!r} is not an integer from -1 to 9")
-    return level
 
 
 def mapping_from_config(
@@ -385,19 +407,22 @@ def mapping_from_config(
 ) -> MutableMapping[str, Any]:
     """Build the mapping an ini file describes: a CloudMapping or ReplicatedMapping.
 
-    Each provider gets `codec`, followed by zlib when its compression section
-    asks for it.
+    Each provider gets `codec`, followed by the compressor its compression
+    section asks for, then the encryption its encryption section asks for.
     """
     providers = read_config(path)
     mappings: list[CloudMapping[Any]] = []
     for provider in providers:
-        chain = (
-            codec
-            if provider.compression is None
-            else codec | zlib(provider.compression)
-        )
+        chain = provider.codec(codec)
         store = provider.open_store(create=create)
-        mappings.append(CloudMapping(store, codec=chain, key_prefix=provider.prefix))
+        try:
+            mapping: CloudMapping[Any] = CloudMapping(
+                store, codec=chain, key_prefix=provider.prefix, verify=provider.verify
+            )
+        except BaseException:
+            store.close()
+            raise
+        mappings.append(mapping)
     if len(mappings) == 1:
         return mappings[0]
     # Imported here: replication is only needed by multi-provider files.

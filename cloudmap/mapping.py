@@ -21,6 +21,7 @@ from cloudmap.codecs import CODEC_METADATA_KEY, Codec, json, pickle, raw, zlib
 from cloudmap.errors import BulkError, CodecError, EtagMismatchError, KeySyncError
 from cloudmap.retry import DEFAULT, default_modify_retry, retrying_store
 from cloudmap.store import Entry, Store, folder_prefix, validate_key
+from cloudmap.verify import require
 
 __all__ = ["CloudMapping"]
 
@@ -60,6 +61,9 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         max_workers: threads used by the bulk methods.
         retry: the tenacity policy every store call runs under (see
             `cloudmap.retry`); None makes each call once.
+        verify: first probe, once per process per store, that the server
+            enforces every precondition (see `cloudmap.verify`); raises
+            `NotSupportedError` naming what it ignores.
 
     Examples:
         >>> from cloudmap.stores import MemoryStore
@@ -82,6 +86,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         cache: CacheSpec | bool = False,
         max_workers: int = 16,
         retry: tenacity.Retrying | None = DEFAULT,
+        verify: bool = False,
     ) -> None:
         prefix = folder_prefix(key_prefix, prefix_separator)
         if prefix:
@@ -89,6 +94,8 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         if max_workers < 1:
             msg = f"max_workers must be at least 1, not {max_workers}"
             raise ValueError(msg)
+        if verify:
+            require(store, prefix)
         self._store = retrying_store(store, retry)
         self._codec = codec if codec is not None else raw()
         self._prefix = prefix
@@ -99,6 +106,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         # Dropped on every write: `raw` writes drop the values this mapping cached.
         self._evict = self._cache
         self._tag = self._codec.name
+        self._meta = dict(self._codec.metadata)
         self._check_tag = True
         self._owns_store = True
         self._etags = EtagTable()
@@ -174,6 +182,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
             _cache=None,
             _evict=self._evict,
             _tag=self._tag,
+            _meta=self._meta,
             _check_tag=False,
             _owns_store=False,
             _etags=self._etags,
@@ -229,7 +238,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
 
     def _encode(self, key: str, value: V) -> bytes:
         try:
-            return self._codec.dumps(value)
+            return self._codec.dumps(value, key=key)
         except CodecError as exc:
             msg = f"cannot store key {key!r} in {self._store.name}: {exc}"
             raise CodecError(msg) from exc
@@ -243,14 +252,14 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
             )
             raise CodecError(msg)
         try:
-            value: V = self._codec.loads(entry.data)
+            value: V = self._codec.loads(entry.data, key=key, metadata=entry.metadata)
         except CodecError as exc:
             msg = f"cannot read key {key!r} from {self._store.name}: {exc}"
             raise CodecError(msg) from exc
         return value
 
     def _metadata(self) -> dict[str, str]:
-        return {CODEC_METADATA_KEY: self._tag}
+        return dict(self._meta)
 
     def _put(self, key: str, full: str, data: bytes, etag: str | None) -> str:
         """One conditional PUT: replace `etag`, or create when `etag` is None."""

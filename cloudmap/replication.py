@@ -336,7 +336,10 @@ def _latest(replica: CloudMapping[Any], key: str) -> Latest:
 def _agrees(
     replica: CloudMapping[Any], key: str, source: Latest, *, listed: bool
 ) -> bool:
-    """Whether `replica` holds `source`, the primary's value, as its codec writes it.
+    """Whether `replica` holds `source`, the primary's value.
+
+    It does when it stores the same bytes or an equal value, or the bytes its own
+    codec writes for the primary's value.
 
     `listed` says whether the replica's listing has the key (else no read).
     """
@@ -345,10 +348,12 @@ def _agrees(
         return source is mine
     if isinstance(mine, CodecError) or isinstance(source, CodecError):
         return False
-    if mine[0] == source[0]:
+    if mine[0] == source[0] or mine[1] == source[1]:
         return True
+    # Values a codec changes on the way (a tuple stored as a JSON list) compare
+    # as the replica's codec writes the primary's value.
     try:
-        return mine[0] == replica.codec.dumps(source[1])
+        return mine[0] == replica.codec.dumps(source[1], key=key)
     except CodecError:
         return False
 

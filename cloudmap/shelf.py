@@ -30,7 +30,7 @@ from cloudmap.store import Store
 
 if TYPE_CHECKING:
     from typing_extensions import Self
-from cloudmap.targets import open_store
+from cloudmap.targets import open_store, parse_target, verify_requested
 
 __all__ = ["Shelf", "open"]
 
@@ -63,8 +63,13 @@ class Shelf(MutableMapping[str, Any]):
         self.writeback = writeback
         self.read_only = read_only
         codec = getattr(mapping, "codec", None)
-        # Any deterministic serialisation detects a change; the mapping's own is exact.
-        self._codec = codec if isinstance(codec, Codec) else codecs.pickle()
+        # Any deterministic serialisation detects a change; the mapping's own is
+        # exact, once keyed steps (encryption: a random nonce each time) are left out.
+        self._codec = (
+            Codec(codec.name, tuple(s for s in codec.steps if isinstance(s, tuple)))
+            if isinstance(codec, Codec)
+            else codecs.pickle()
+        )
         self.cache: dict[str, Any] = {}
         self._seen: dict[str, bytes] = {}
         self._closed = False
@@ -265,9 +270,15 @@ def open(  # noqa: A001 - the point is to shadow shelve.open
     elif _is_config(path := os.fsdecode(target)):
         mapping = mapping_from_config(path, codec=chain, create=create)
     else:
-        store, prefix = open_store(path, create=create)
+        parsed = parse_target(path)
+        store, prefix = open_store(parsed, create=create)
         try:
-            mapping = CloudMapping(store, codec=chain, key_prefix=prefix)
+            mapping = CloudMapping(
+                store,
+                codec=chain,
+                key_prefix=prefix,
+                verify=verify_requested(parsed),
+            )
         except BaseException:
             store.close()
             raise

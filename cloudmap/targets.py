@@ -4,11 +4,13 @@
 |---|---|
 | `path/to/dir`, `file:///abs/dir` | `LocalStore` (`?fsync=false`) |
 | `memory://name/prefix` | a process-wide `MemoryStore` registered under `name` |
-| `s3://bucket/prefix` | `S3Store` (`?endpoint=`, `?region=`) |
+| `s3://bucket/prefix` | `S3Store` (`?endpoint=`, `?region=`, `?addressing_style=`) |
 | `az://container/prefix` | `AzureBlobStore` (`?account=`, `?endpoint=`) |
 | `gs://bucket/prefix` | `GCSStore` (`?project=`, `?endpoint=`) |
 
-Every URL also takes `?create=true`. Credentials come from each SDK's usual
+Every URL also takes `?create=true` and `?verify=1` (a mapping opened on it
+first checks that the server enforces every precondition, see
+`cloudmap.verify`). Credentials come from each SDK's usual
 chain (environment, profile, managed identity). A secret option
 (`access_key`, `secret_key`, `session_token`, `connection_string`,
 `account_key`, `sas_token`) must be a `$NAME` reference to an environment
@@ -42,8 +44,10 @@ __all__ = [
     "expand_env",
     "memory_store",
     "open_store",
+    "parse_flag",
     "parse_target",
     "store_class",
+    "verify_requested",
 ]
 
 _MEMORY_LOCK = threading.Lock()
@@ -191,7 +195,9 @@ def open_store(
     parsed = target if isinstance(target, Target) else parse_target(target)
     where = f"target {parsed}"
     options = dict(parsed.options)
-    create = _flag(options.pop("create", ""), where=where, default=create)
+    create = parse_flag(options.pop("create", ""), where=where, default=create)
+    verify_requested(parsed)  # a bad value fails here; the mapping acts on it
+    options.pop("verify", None)
     kwargs: dict[str, Any] = {}
     for key, value in options.items():
         option, converter = _url_option(parsed.provider, key, where=where)
@@ -201,6 +207,18 @@ def open_store(
     return build_store(
         parsed.provider, parsed.location, kwargs, create=create
     ), parsed.prefix
+
+
+def verify_requested(target: Target) -> bool:
+    """Whether the target asks mappings to verify the server first (`?verify=1`).
+
+    Raises:
+        ConfigError: the value is not a boolean.
+    """
+    value = target.options.get("verify")
+    if value is None:
+        return False
+    return parse_flag(value, where=f"target {target}, option 'verify'", default=True)
 
 
 def build_store(
@@ -268,6 +286,9 @@ _URL_OPTIONS: dict[str, dict[str, str]] = {
         "access_key": "aws_access_key_id",
         "secret_key": "aws_secret_access_key",
         "session_token": "aws_session_token",
+        "addressing_style": "addressing_style",
+        "request_checksum_calculation": "request_checksum_calculation",
+        "response_checksum_validation": "response_checksum_validation",
     },
     "azure": {
         "account": "account",
@@ -291,17 +312,22 @@ def _url_option(
 ) -> tuple[str, Callable[[str], Any]]:
     known = _URL_OPTIONS[provider]
     if key not in known:
-        allowed = ", ".join(sorted({*known, "create"}))
+        allowed = ", ".join(sorted({*known, "create", "verify"}))
         msg = f"{where}: unknown option {key!r} (known: {allowed})"
         raise ConfigError(msg)
     if key in _BOOLEAN_OPTIONS:
-        return known[key], lambda value: _flag(
+        return known[key], lambda value: parse_flag(
             value, where=f"{where}, option {key!r}", default=True
         )
     return known[key], str
 
 
-def _flag(value: str, *, where: str, default: bool) -> bool:
+def parse_flag(value: str, *, where: str, default: bool) -> bool:
+    """Read a boolean option (true/false, 1/0, yes/no, on/off); empty is `default`.
+
+    Raises:
+        ConfigError: the value is not a boolean; the message names `where`.
+    """
     lowered = value.strip().lower()
     if not lowered:
         return default

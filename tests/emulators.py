@@ -795,9 +795,15 @@ def make_s3_bucket(endpoint: str, name: str) -> str:
 
 def make_azure_container(conn_str: str, name: str) -> str:
     """Create container ``name`` in the account of ``conn_str``; returns ``name``."""
+    from azure.core.exceptions import ResourceExistsError  # noqa: PLC0415
     from azure.storage.blob import BlobServiceClient  # noqa: PLC0415
 
-    with BlobServiceClient.from_connection_string(conn_str) as service:
+    # The name is unique to the test: "already exists" means the SDK retried a
+    # create whose first answer was lost on a loaded machine.
+    with (
+        BlobServiceClient.from_connection_string(conn_str) as service,
+        contextlib.suppress(ResourceExistsError),
+    ):
         service.create_container(name)
     return name
 

@@ -13,7 +13,7 @@ import http.client
 import socket
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -31,14 +31,33 @@ class WireFault(enum.Enum):
 WireHandler = Callable[[str, str, int], "WireFault | None"]
 """Given (method, path, request number), the fault to inject or None."""
 
+HeaderFilter = Callable[[str, str], Collection[str]]
+"""Given (method, path), the request headers (lower case) to drop before forwarding.
+
+A server behind a proxy dropping `If-Match` behaves like one that ignores it.
+"""
+
+
+def no_faults(method: str, path: str, n: int) -> WireFault | None:
+    """A `WireHandler` that relays every request faithfully."""
+    return None
+
 
 class FaultProxy:
     """A threaded HTTP/1.1 proxy to `upstream`, consulting `handler` per request."""
 
-    def __init__(self, upstream: str, handler: WireHandler) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        handler: WireHandler,
+        *,
+        drop_headers: HeaderFilter | None = None,
+    ) -> None:
         parts = urlsplit(upstream)
         self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.handler = handler
+        self.drop_headers = drop_headers
+        self.dropped: list[tuple[str, str, str]] = []
         self._count = 0
         self._lock = threading.Lock()
         self.injected: list[tuple[WireFault, str, str]] = []
@@ -118,9 +137,15 @@ class FaultProxy:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
-                headers = {
-                    k: v for k, v in self.headers.items() if k.lower() != "connection"
-                }
+                dropped = {"connection"}
+                if proxy.drop_headers is not None:
+                    dropped.update(proxy.drop_headers(self.command, self.path))
+                headers = {}
+                for name, value in self.headers.items():
+                    if name.lower() not in dropped:
+                        headers[name] = value
+                    elif name.lower() != "connection":
+                        proxy.dropped.append((self.command, self.path, name.lower()))
                 status, response_headers, payload = proxy._forward(
                     self.command, self.path, headers, body
                 )

@@ -262,7 +262,7 @@ def test_in_memory_persist_key_shares_one_store(tmp_path: Path) -> None:
                 "[default]\nprovider = filesystem\nfolder_path = x\n"
                 "[provider_params]\nfsync = maybe\n"
             ),
-            r"\[provider_params\] fsync: not a boolean",
+            r"\[provider_params\] fsync: 'maybe' is not a boolean",
         ),
     ],
 )

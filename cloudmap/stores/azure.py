@@ -370,6 +370,32 @@ class AzureBlobStore:
     def __repr__(self) -> str:
         return f"AzureBlobStore({self._name!r})"
 
+    @property
+    def max_single_put_size(self) -> int:
+        """Values larger than this many bytes go as blocks and a Put Block List."""
+        size: int = self._container._config.max_single_put_size  # noqa: SLF001
+        return size
+
+    def with_upload_threshold(self, size: int) -> AzureBlobStore:
+        """A new client of this container that sends values over `size` bytes in blocks.
+
+        For probes (`cloudmap.verify`): a value just over a small `size` goes as
+        one block and a Put Block List carrying the condition. The copy has its
+        own connections: close it after use.
+        """
+        from azure.storage.blob import ContainerClient  # noqa: PLC0415
+
+        # The container URL keeps a SAS token, the credential any other key.
+        client = ContainerClient.from_container_url(
+            self._container.url,
+            credential=self._container.credential,
+            max_single_put_size=size,
+            retry_total=0,
+        )
+        copy = AzureBlobStore(self._container.container_name, client=client)
+        copy._owns_client = True  # built here: close() releases it
+        return copy
+
     def get(
         self,
         key: str,

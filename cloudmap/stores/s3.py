@@ -126,6 +126,14 @@ class S3Store:
         multipart_threshold: values larger than this many bytes go as a
             multipart upload in parts of this size (at least 5 MiB), the
             condition riding on the final `CompleteMultipartUpload`.
+        addressing_style: `path` (`endpoint/bucket/key`, what most
+            S3-compatible servers want), `virtual` (`bucket.endpoint/key`) or
+            `auto` (botocore's choice, the default).
+        request_checksum_calculation: `when_supported` (botocore >= 1.36's
+            default: a CRC checksum on every upload) or `when_required`, which
+            S3-compatible servers that reject the new checksum headers need.
+        response_checksum_validation: `when_supported` or `when_required`, the
+            same for checksums of downloads.
         config: a `botocore.config.Config` merged over ours (its settings win).
 
     The client built here does not retry (`total_max_attempts=1`): a conditional
@@ -148,6 +156,9 @@ class S3Store:
         create: bool = False,
         max_pool_connections: int = 32,
         multipart_threshold: int = 8 * _MIB,
+        addressing_style: str | None = None,
+        request_checksum_calculation: str | None = None,
+        response_checksum_validation: str | None = None,
         config: Config | None = None,
     ) -> None:
         if not bucket:
@@ -158,6 +169,7 @@ class S3Store:
             )
             raise ConfigError(msg)
         self._part_size = multipart_threshold
+        self._threshold = multipart_threshold
         self._bucket = bucket
         self._endpoint_url = endpoint_url
         if client is not None:
@@ -170,6 +182,9 @@ class S3Store:
                     ("aws_secret_access_key", aws_secret_access_key),
                     ("aws_session_token", aws_session_token),
                     ("profile_name", profile_name),
+                    ("addressing_style", addressing_style),
+                    ("request_checksum_calculation", request_checksum_calculation),
+                    ("response_checksum_validation", response_checksum_validation),
                     ("config", config),
                 )
                 if value is not None
@@ -188,7 +203,12 @@ class S3Store:
                 aws_session_token=aws_session_token,
                 profile_name=profile_name,
                 max_pool_connections=max_pool_connections,
-                config=config,
+                config=_endpoint_config(
+                    addressing_style,
+                    request_checksum_calculation,
+                    response_checksum_validation,
+                    config,
+                ),
             )
             self._owns_client = True
         # botocore logs signed requests at DEBUG, the session token included.
@@ -214,6 +234,24 @@ class S3Store:
     def client(self) -> S3Client:
         """The boto3 S3 client in use."""
         return self._client
+
+    @property
+    def multipart_threshold(self) -> int:
+        """Values larger than this many bytes go as a multipart upload."""
+        return self._threshold
+
+    def with_upload_threshold(self, size: int) -> S3Store:
+        """A store sharing this client whose multipart path starts above `size` bytes.
+
+        For probes (`cloudmap.verify`): parts keep their size (at least 5 MiB),
+        so a value just over a small `size` goes as a one-part multipart upload,
+        which S3 accepts at any size, with its condition on the completion.
+        """
+        copy = S3Store(self._bucket, client=self._client)
+        copy._endpoint_url = self._endpoint_url
+        copy._part_size = self._part_size
+        copy._threshold = size
+        return copy
 
     def __repr__(self) -> str:
         endpoint = (
@@ -303,7 +341,7 @@ class S3Store:
         if if_match is not None:
             kwargs["IfMatch"] = if_match
         with self._errors(key, if_match=if_match, if_none_match=if_none_match):
-            if len(data) > self._part_size:
+            if len(data) > self._threshold:
                 return self._put_multipart(key, data, dict(metadata or {}), kwargs)
             response = self._client.put_object(
                 Bucket=self._bucket,
@@ -396,6 +434,48 @@ class S3Store:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+_CHECKSUM_SETTINGS = frozenset({"when_supported", "when_required"})
+_ADDRESSING_STYLES = frozenset({"auto", "path", "virtual"})
+
+
+def _endpoint_config(
+    addressing_style: str | None,
+    request_checksum_calculation: str | None,
+    response_checksum_validation: str | None,
+    config: Config | None,
+) -> Config | None:
+    """Our endpoint options as a botocore Config, under the caller's `config`."""
+    from botocore.config import Config  # noqa: PLC0415
+
+    options: dict[str, Any] = {}
+    if addressing_style is not None:
+        if addressing_style not in _ADDRESSING_STYLES:
+            msg = (
+                f"addressing_style must be one of {sorted(_ADDRESSING_STYLES)}, "
+                f"not {addressing_style!r}"
+            )
+            raise ConfigError(msg)
+        options["s3"] = {"addressing_style": addressing_style}
+    for name, value in (
+        ("request_checksum_calculation", request_checksum_calculation),
+        ("response_checksum_validation", response_checksum_validation),
+    ):
+        if value is None:
+            continue
+        if value.lower() not in _CHECKSUM_SETTINGS:
+            msg = f"{name} must be one of {sorted(_CHECKSUM_SETTINGS)}, not {value!r}"
+            raise ConfigError(msg)
+        options[name] = value.lower()
+    if not options:
+        return config
+    try:
+        ours = Config(**options)
+    except TypeError as exc:  # botocore < 1.36 has no checksum settings
+        msg = f"this botocore does not know these S3 options (need >= 1.36): {exc}"
+        raise ConfigError(msg) from exc
+    return ours.merge(config) if config is not None else ours
 
 
 def _make_client(

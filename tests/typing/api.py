@@ -18,7 +18,9 @@ from cloudmap import (
     ReplicatedMapping,
     S3Store,
     Store,
+    Verdict,
     codecs,
+    verify,
 )
 
 
@@ -53,3 +55,30 @@ def mappings_are_typed(store: Store) -> int:
     replicated = ReplicatedMapping([raw, CloudMapping[bytes](MemoryStore())])
     replicated["k"] = data
     return total
+
+
+def optional_codecs_compose(store: Store, key: bytes) -> codecs.Codec:
+    """The optional codecs chain with `|` like the built-in ones."""
+    chain: codecs.Codec = (
+        codecs.json(fast=True)
+        | codecs.zstd(3, max_size=2**20)
+        | codecs.encrypted({"k1": key})
+    )
+    typed: CloudMapping[object] = CloudMapping(
+        store, codec=codecs.model(object, format="msgpack")
+    )
+    del typed
+    compact = codecs.msgpack() | codecs.zlib(9, max_size=codecs.DEFAULT_MAX_SIZE)
+    data: bytes = chain.dumps({"a": 1}, key="k")
+    chain.loads(data, key="k", metadata={codecs.KEY_ID_METADATA_KEY: "k1"})
+    return compact
+
+
+def servers_are_verified(store: Store) -> int:
+    """verify() takes a store or a target and returns a Verdict; verify=True is a flag."""
+    verdict: Verdict = verify(store)
+    by_target: Verdict = verify("s3://bucket/prefix?endpoint=http://127.0.0.1:9000")
+    ignored = [check.name for check in verdict.with_status("ignored")]
+    checked: CloudMapping[bytes] = CloudMapping(store, verify=True)
+    del checked, ignored
+    return verdict.exit_code + by_target.exit_code
