@@ -268,3 +268,22 @@ def test_retry_with_mapping_replicas_is_refused() -> None:
         ReplicatedMapping([CloudMapping(MemoryStore()), MemoryStore()], retry=fast())
     with pytest.raises(ValueError, match="retry="):
         ReplicatedMapping([CloudMapping(MemoryStore())], retry=None)
+
+
+def test_encrypted_replicas_agree_after_one_repair(tmp_path: Path) -> None:
+    """Replicas whose codec encrypts with a random nonce compare by decoded value."""
+    pytest.importorskip("cryptography")
+    key = {"k1": bytes(range(32))}
+    chain = codecs.json() | codecs.encrypted(key)
+    m = ReplicatedMapping(
+        [
+            CloudMapping[Any](MemoryStore("enc-p"), codec=chain),
+            CloudMapping[Any](LocalStore(tmp_path / "r"), codec=chain),
+        ]
+    )
+    m["k"] = {"a": 1}
+    m.replicas[1].store.delete("k")
+    assert m.lagging() == {"k": [m.names[1]]}
+    assert m.repair().ok
+    assert m.lagging() == {}
+    assert (m.repair().lagging, m.replicas[1]["k"]) == (0, {"a": 1})
