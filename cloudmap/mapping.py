@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
@@ -17,8 +18,11 @@ import tenacity
 
 from cloudmap._etags import EtagTable
 from cloudmap.cache import CacheSpec, ValueCache, make_cache
+from cloudmap.changes import Changes, Stop, list_changes, watch
 from cloudmap.codecs import CODEC_METADATA_KEY, Codec, json, pickle, raw, zlib
 from cloudmap.errors import BulkError, CodecError, EtagMismatchError, KeySyncError
+from cloudmap.fencing import fence_metadata, refuse_fenced_retries
+from cloudmap.lease import Lease, hidden_lock, lock_object_key
 from cloudmap.retry import DEFAULT, default_modify_retry, retrying_store
 from cloudmap.store import Entry, Store, folder_prefix, validate_key
 from cloudmap.verify import require
@@ -261,7 +265,14 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
     def _metadata(self) -> dict[str, str]:
         return dict(self._meta)
 
-    def _put(self, key: str, full: str, data: bytes, etag: str | None) -> str:
+    def _put(
+        self,
+        key: str,
+        full: str,
+        data: bytes,
+        etag: str | None,
+        extra: Mapping[str, str] | None = None,
+    ) -> str:
         """One conditional PUT: replace `etag`, or create when `etag` is None."""
         with self._user_key(key):
             return self._store.put(
@@ -269,7 +280,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
                 data,
                 if_match=etag,
                 if_none_match=etag is None,
-                metadata=self._metadata(),
+                metadata={**self._metadata(), **(extra or {})},
             )
 
     def _wrote(self, key: str, etag: str | None) -> None:
@@ -421,7 +432,8 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         """Refresh held etags: all of them from one listing, or just `key`'s.
 
         A full sync replaces the etag table, so keys deleted remotely disappear
-        and keys created remotely appear.
+        and keys created remotely appear. Lock objects (see `lock`) are left
+        out.
         """
         if key is not None:
             full = self._full_key(key)
@@ -435,10 +447,29 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
             return
         since = self._etags.clock()
         cut = len(self._prefix)
-        listed = {item.key[cut:]: item.etag for item in self._store.list(self._prefix)}
-        held = self._etags.replace(listed, since)
+        listed = {
+            item.key[cut:]: item.etag
+            for item in self._store.list(self._prefix)
+            if not hidden_lock(item.key, self._prefix)
+        }
+        self._hold(listed, since)
+
+    def _hold(self, fresh: Mapping[str, str], since: int | None = None) -> None:
+        """Replace the etag table with `fresh`, a listing started at mark `since`.
+
+        Keys this mapping wrote after `since` keep their newer etag (None: the
+        table is replaced whole). Cached values whose etag is gone are dropped.
+        """
+        mark = self._etags.clock() if since is None else since
+        held = self._etags.replace(fresh, mark)
         if self._evict is not None:
             self._evict.retain(held)
+
+    def _record(self, key: str, before: str | None, after: str | None) -> None:
+        """Hold `after` for `key` unless this mapping moved it past `before`."""
+        with self._key_lock(key):
+            if self._etags.get(key) == before:
+                self._etags.record(key, after)
 
     def _latest(self, key: str) -> tuple[bytes, V] | None:
         """`key`'s stored bytes and value whatever etag is held, or None if missing.
@@ -455,6 +486,54 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         if entry is None:
             return None
         return entry.data, self._decode(key, entry)
+
+    def restore_etags(self, etags: Mapping[str, str]) -> None:
+        """Hold `etags` in place of the current ones, as saved from `dict(m.etags)`.
+
+        Lets a worker save its etags (through JSON, say) and resume where it
+        stopped: `changes()` then reports what changed since the save.
+        """
+        self._hold({validate_key(key): str(etag) for key, etag in etags.items()})
+
+    def changes(self, prefix: str = "", *, apply: bool = True) -> Changes:
+        """What others added, modified and deleted under `prefix` since the held etags.
+
+        One paged listing, no per-key request; this mapping's own writes never
+        appear. `apply=True` installs the listed etags of the changed keys and
+        drops their cached values (a `sync_with_cloud()` that reports);
+        `apply=False` only looks. Lock objects (see `lock`) are left out.
+        """
+        return list_changes(
+            self._store,
+            self._prefix,
+            prefix,
+            self.etags,
+            self._record if apply else None,
+            self._forget,
+        )
+
+    def watch(
+        self,
+        interval: float = 10,
+        jitter: float = 0.1,
+        stop: Stop = None,
+        *,
+        prefix: str = "",
+        sleep: Callable[[float], None] | None = None,
+    ) -> Iterator[Changes]:
+        """Yield each non-empty `changes(prefix)` batch, polling every `interval` s.
+
+        Polls spread by ± `jitter` (a fraction of `interval`) and run until `stop`
+        (an Event or a callable returning True) says so; `sleep` replaces the
+        pause between polls (tests inject one).
+        """
+        return watch(
+            lambda: self.changes(prefix),
+            interval=interval,
+            jitter=jitter,
+            stop=stop,
+            sleep=sleep,
+        )
 
     # -- coordination helpers --------------------------------------------------
 
@@ -486,6 +565,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         *,
         default: Any = _MISSING,
         retry: tenacity.Retrying | None = None,
+        fence: Lease | None = None,
     ) -> V:
         """Atomically replace `key`'s value with `fn(value)` and return the result.
 
@@ -496,8 +576,13 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         several times, each time under the key's lock: other threads using this
         mapping wait for it rather than conflict with it.
 
+        With `fence=lease`, the lease's token is stored in the key's metadata,
+        and the write is refused when the key holds a higher one: a newer
+        holder of the lock has written it (see docs, "Coordinating workers").
+
         Raises:
             KeyError: the key is missing and no default was given.
+            FencedError: the key holds a fence above `fence.token`; not retried.
             KeySyncError: conflicts outlasted the retry policy.
         """
         full = self._full_key(key)
@@ -507,18 +592,59 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
                 entry = self._store.get(full)
                 if entry is None and default is _MISSING:
                     raise KeyError(key)
+                extra = None
+                if fence is not None:
+                    extra = fence_metadata(key, entry, fence, self._store.name)
                 old: V = default if entry is None else self._decode(key, entry)
                 new = fn(old)
-                data = self._encode(key, new)
-                self._wrote(
+                etag = self._put(
                     key,
-                    self._put(key, full, data, None if entry is None else entry.etag),
+                    full,
+                    self._encode(key, new),
+                    None if entry is None else entry.etag,
+                    extra,
                 )
+                self._wrote(key, etag)
                 return new
 
         policy = (retry if retry is not None else default_modify_retry()).copy()
+        if fence is not None:
+            policy = refuse_fenced_retries(policy)
         result: V = policy(attempt)
         return result
+
+    def lock(
+        self,
+        key: str,
+        ttl: float,
+        *,
+        poll: float = 0.5,
+        timeout: float | None = None,
+        auto_renew: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Lease:
+        """A lease on the lock `key`, with a fencing token (not yet acquired).
+
+        Use it as `with m.lock(key, ttl) as lease:` (raises `LockTimeout` after
+        `timeout` s) or call `acquire()` / `release()`. A held lock is taken
+        over once its object has not changed for `ttl` s, judged on the
+        contender's `clock`; the holder polls every `poll` s while waiting and,
+        with `auto_renew`, renews from a daemon thread every `ttl / 3` s. The
+        lock object lives under `.cloudmap-locks/` at the store's root.
+        See docs, "Coordinating workers".
+        """
+        return Lease(
+            self._store,
+            lock_object_key(self._prefix, key),
+            name=key,
+            ttl=ttl,
+            poll=poll,
+            timeout=timeout,
+            auto_renew=auto_renew,
+            clock=clock,
+            sleep=sleep,
+        )
 
     # -- bulk ----------------------------------------------------------------------
 

@@ -188,7 +188,7 @@ def test_missing_package_names_the_extra(
 ) -> None:
     """Without its package, a codec raises ImportError naming the extra to install."""
     monkeypatch.setitem(sys.modules, module, None)
-    with pytest.raises(ImportError, match=rf"pip install 'cloudmap\[{extra}\]'"):
+    with pytest.raises(ImportError, match=rf'pip install "cloudmap-dict\[{extra}\]"'):
         build()
 
 

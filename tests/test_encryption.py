@@ -222,7 +222,7 @@ def test_missing_cryptography_names_the_extra(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setitem(
         sys.modules, "cryptography.hazmat.primitives.ciphers.aead", None
     )
-    with pytest.raises(ImportError, match=r"pip install 'cloudmap\[crypto\]'"):
+    with pytest.raises(ImportError, match=r'pip install "cloudmap-dict\[crypto\]"'):
         encrypted({"k1": OLD})
 
 
@@ -397,7 +397,7 @@ def test_ini_missing_extra_is_a_config_error(
 ) -> None:
     """A zstd section without zstandard installed names the extra in a ConfigError."""
     monkeypatch.setitem(sys.modules, "zstandard", None)
-    with pytest.raises(ConfigError, match=r"cloudmap\[zstd\]"):
+    with pytest.raises(ConfigError, match=r"cloudmap-dict\[zstd\]"):
         read_config(_ini(tmp_path, "[compression]\nalgorithm = zstd\n"))
 
 

@@ -15,8 +15,13 @@ from cloudmap.errors import (
     ConfigError,
     ContainerNotFoundError,
     EtagMismatchError,
+    FencedError,
     KeyExistsError,
     KeySyncError,
+    LockLost,
+    LockTimeout,
+    MissingCredentialsError,
+    MissingDependencyError,
     NotSupportedError,
     ReadOnlyError,
     ReplicationError,
@@ -94,6 +99,28 @@ def test_replication_error_reports_applied_and_failed_replicas() -> None:
     assert "repair()" in str(exc)
 
 
+def test_lease_errors_name_key_and_tokens_and_survive_pickling() -> None:
+    """FencedError (a KeySyncError), LockLost and LockTimeout say what happened."""
+    fenced = FencedError("state", token=1, fence=2, actual_etag='"9"', store="s3://b")
+    lost = LockLost("locks/job", 3, "its ttl passed before renew")
+    timeout = LockTimeout("lock 'job' was not acquired within 5 s")
+    assert isinstance(fenced, KeySyncError)
+    assert isinstance(timeout, TimeoutError)
+    for part in ("'state'", "token 2", "token 1", "s3://b"):
+        assert part in str(fenced)
+    assert "'locks/job' (token 3) was lost: its ttl passed" in str(lost)
+    for exc in (fenced, lost, timeout):
+        copy = pickle.loads(pickle.dumps(exc))
+        assert (type(copy), str(copy)) == (type(exc), str(exc))
+    copy = pickle.loads(pickle.dumps(fenced))
+    assert (copy.key, copy.token, copy.fence, copy.actual_etag) == (
+        "state",
+        1,
+        2,
+        '"9"',
+    )
+
+
 # -- every error crosses a process boundary with its attributes ---------------------
 
 
@@ -112,7 +139,12 @@ def _every_error() -> list[CloudMapError]:
         CodecError("bad bytes"),
         ConfigError("bad option"),
         ReadOnlyError("read-only"),
+        MissingCredentialsError("no credentials found", store="s3://b"),
+        MissingDependencyError("s3 targets need the 's3' extra"),
         BulkError({"a": conflict, "b": CodecError("x")}, results={"c": 1}),
+        FencedError("state", token=1, fence=2, actual_etag='"9"', store="s3://b"),
+        LockLost("locks/job", 3, "its ttl passed before renew"),
+        LockTimeout("lock 'job' was not acquired within 5 s"),
         ReplicationError("k", {"memory://a": None, "memory://b": conflict}),
     ]
 
@@ -147,7 +179,7 @@ def test_every_error_crosses_a_process_pool() -> None:
     replicated = futures[-1].exception()
     assert isinstance(replicated, ReplicationError)
     assert replicated.failed == ["memory://b"]
-    bulk = futures[-2].exception()
+    bulk = futures[-5].exception()
     assert isinstance(bulk, BulkError)
     assert isinstance(bulk.errors["a"], EtagMismatchError)
     assert bulk.errors["a"].key == "k"
