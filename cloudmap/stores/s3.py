@@ -372,6 +372,8 @@ class S3Store:
         """
         validate_key(key)
         fast = self._fast
+        if fast:
+            fast.check_writable(key)
         if fast and len(data) <= self._threshold and fast.handles(key, metadata):
             return fast.put(
                 key,

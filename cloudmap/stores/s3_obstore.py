@@ -12,9 +12,13 @@ ever written unconditionally or read-then-written:
 - `delete`: obstore's delete takes no condition;
 - values over the multipart threshold: obstore's multipart upload carries no
   condition on its completion;
-- keys that obstore would rewrite (a leading or trailing `/`, an empty, `.` or
-  `..` segment, control characters) and metadata names that obstore reads as
-  standard attributes (`Content-Type`, ...);
+- keys that obstore refuses (an empty, `.` or `..` segment, control
+  characters) and metadata names that obstore reads as standard attributes
+  (`Content-Type`, ...); its listings of such keys fail, and boto3 goes on.
+
+obstore also strips a leading or trailing `/` from every key it lists, which
+no caller can detect: this engine refuses to write such keys (`ValueError`),
+and a bucket where another tool wrote them needs the boto3 engine.
 - listings under a prefix that does not end in `/`: obstore lists whole path
   segments only.
 
@@ -85,6 +89,19 @@ class ObstoreEngine:
         self._obstore = obstore
         self._store = store
         self._name = name
+
+    def check_writable(self, key: str) -> None:
+        """Refuse a key that obstore's listings would report under another name.
+
+        Raises:
+            ValueError: `key` starts or ends with `/`.
+        """
+        if key.startswith("/") or key.endswith("/"):
+            msg = (
+                f"key {key!r} starts or ends with '/', which obstore strips in "
+                f"listings of {self._name}: use engine='boto3' for such keys"
+            )
+            raise ValueError(msg)
 
     def handles(self, key: str, metadata: Mapping[str, str] | None = None) -> bool:
         """Whether `key` (written with `metadata`) goes through obstore."""
