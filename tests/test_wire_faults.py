@@ -90,7 +90,9 @@ def _upstream(request: pytest.FixtureRequest, provider: str) -> str:
         )
         parts = urlsplit(settings["BlobEndpoint"])
         return f"{parts.scheme}://{parts.netloc}"
-    endpoint: str = request.getfixturevalue(f"{provider.split('_')[0]}_endpoint")
+    endpoint: str = request.getfixturevalue(
+        f"{provider.removesuffix('_obstore')}_endpoint"
+    )
     return endpoint
 
 
