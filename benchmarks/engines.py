@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.targets import _start_moto  # noqa: PLC2701
+from benchmarks.targets import _start_moto
 from cloudmap import CloudMapping
 from cloudmap.stores.s3 import S3Store
 
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             proc.kill()
             proc.wait()
-    print(_table(results, n))  # noqa: T201 - the benchmark's output
+    print(_table(results, n))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
