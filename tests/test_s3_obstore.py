@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from cloudmap import CacheSpec, CloudMapping, codecs
+from cloudmap.config import read_config
 from cloudmap.errors import (
     CodecError,
     ConfigError,
@@ -31,6 +32,7 @@ from tests.fixtures_s3 import MOTO_CREDENTIALS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 pytestmark = pytest.mark.emulator
 
@@ -244,3 +246,31 @@ def test_missing_obstore_names_the_extra() -> None:
     ).stdout
     assert out.startswith("ConfigError")
     assert "cloudmap[fast]" in out
+
+
+def test_engine_from_ini(
+    s3_endpoint: str,
+    s3_bucket: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`engine = obstore` in an ini provider section selects the engine."""
+    monkeypatch.setenv("CM_TEST_KEY", "testing")
+    ini = tmp_path / "store.ini"
+    ini.write_text(
+        "[default]\n"
+        "provider = aws-s3\n"
+        f"bucket_name = {s3_bucket}\n"
+        "auth_type = access_key\n"
+        "key_id = $CM_TEST_KEY\n"
+        "key_secret = $CM_TEST_KEY\n"
+        f"endpoint_url = {s3_endpoint}\n"
+        "region = us-east-1\n"
+        "engine = obstore\n"
+    )
+    (config,) = read_config(ini)
+    store = config.open_store(create=False)
+    assert isinstance(store, S3Store)
+    assert store.engine == "obstore"
+    store.put("k", b"1", if_none_match=True)
+    store.close()
