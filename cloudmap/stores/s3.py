@@ -31,6 +31,7 @@ from cloudmap.errors import (
     ContainerNotFoundError,
     EtagMismatchError,
     KeyExistsError,
+    KeySyncError,
     StoreError,
     TransientStoreError,
 )
@@ -628,18 +629,8 @@ def _raise_client_error(
         headers = meta.get("HTTPHeaders", {})
         raise _NotModifiedError(headers.get("etag"), _header_metadata(headers)) from exc
     if code == "PreconditionFailed" or status == _PRECONDITION_FAILED:
-        # S3 does not say what it holds now: actual_etag stays unknown.
-        if if_none_match and if_match is None:
-            raise KeyExistsError(key or "", store=store) from exc
-        raise EtagMismatchError(
-            key or "",
-            expected_etag=if_match,
-            store=store,
-            message=(
-                f"key {key!r} in {store} changed or was deleted since it was "
-                f"last seen (expected etag {if_match!r}); "
-                "call sync_with_cloud() to refresh it"
-            ),
+        raise precondition_failed(
+            key, store=store, if_match=if_match, if_none_match=if_none_match
         ) from exc
     if code == "NoSuchKey" or (
         status == _NOT_FOUND and key is not None and code != "NoSuchBucket"
@@ -665,6 +656,25 @@ def _raise_client_error(
     if code in _DENIED_CODES or status in _DENIED_STATUSES:
         raise AccessDeniedError(message, key=key, store=store) from exc
     raise StoreError(message, key=key, store=store) from exc
+
+
+def precondition_failed(
+    key: str | None, *, store: str, if_match: str | None, if_none_match: bool
+) -> KeySyncError:
+    """S3's 412, as the conflict it reports for the condition that was sent."""
+    # S3 does not say what it holds now: actual_etag stays unknown.
+    if if_none_match and if_match is None:
+        return KeyExistsError(key or "", store=store)
+    return EtagMismatchError(
+        key or "",
+        expected_etag=if_match,
+        store=store,
+        message=(
+            f"key {key!r} in {store} changed or was deleted since it was "
+            f"last seen (expected etag {if_match!r}); "
+            "call sync_with_cloud() to refresh it"
+        ),
+    )
 
 
 def _header_metadata(headers: Mapping[str, str]) -> Mapping[str, str]:

@@ -36,11 +36,11 @@ from cloudmap.errors import (
     ConfigError,
     ContainerNotFoundError,
     EtagMismatchError,
-    KeyExistsError,
     StoreError,
     TransientStoreError,
 )
 from cloudmap.store import Entry, ListedKey
+from cloudmap.stores.s3 import precondition_failed
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -212,8 +212,14 @@ class ObstoreEngine:
         errors = self._obstore.exceptions
         store = self._name
         text = str(exc)
-        if isinstance(exc, (errors.AlreadyExistsError, errors.PreconditionError)):
-            return _conflict(text, key, store, if_match, if_none_match=if_none_match)
+        # S3's 409 ConditionalRequestConflict (two conditional requests raced)
+        # reaches us as a conflict too, but it is transient: AWS says retry.
+        raced = "ConditionalRequestConflict" in text
+        conflict = (errors.AlreadyExistsError, errors.PreconditionError)
+        if isinstance(exc, conflict) and not raced:
+            return precondition_failed(
+                key, store=store, if_match=if_match, if_none_match=if_none_match
+            )
         if isinstance(exc, FileNotFoundError):
             if "NoSuchBucket" in text:
                 msg = f"{store} does not exist (pass create=True to create it)"
@@ -227,35 +233,10 @@ class ObstoreEngine:
         if isinstance(exc, denied) or status in _DENIED_STATUSES:
             return AccessDeniedError(message, key=key, store=store)
         # No status at all: the connection failed or timed out.
-        if status in _TRANSIENT_STATUSES or (status is None and "HTTP error" in text):
+        no_answer = status is None and "HTTP error" in text
+        if raced or no_answer or status in _TRANSIENT_STATUSES:
             return TransientStoreError(message, key=key, store=store)
         return StoreError(message, key=key, store=store)
-
-
-def _conflict(
-    text: str,
-    key: str | None,
-    store: str,
-    if_match: str | None,
-    *,
-    if_none_match: bool,
-) -> Exception:
-    """A 412 (or obstore's AlreadyExists) as a conflict; S3's 409 race as transient."""
-    if "ConditionalRequestConflict" in text:
-        msg = f"{store}: conditional request on key {key!r} raced another; retry it"
-        return TransientStoreError(msg, key=key, store=store)
-    if if_none_match and if_match is None:
-        return KeyExistsError(key or "", store=store)
-    return EtagMismatchError(
-        key or "",
-        expected_etag=if_match,
-        store=store,
-        message=(
-            f"key {key!r} in {store} changed or was deleted since it was "
-            f"last seen (expected etag {if_match!r}); "
-            "call sync_with_cloud() to refresh it"
-        ),
-    )
 
 
 def make_obstore_engine(
