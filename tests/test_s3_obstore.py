@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
 import pytest
@@ -18,10 +20,12 @@ import pytest
 from cloudmap import CacheSpec, CloudMapping, codecs
 from cloudmap.config import read_config
 from cloudmap.errors import (
+    AccessDeniedError,
     CodecError,
     ConfigError,
     ContainerNotFoundError,
     EtagMismatchError,
+    StoreError,
     TransientStoreError,
 )
 from cloudmap.retry import outcome_unknown
@@ -274,3 +278,47 @@ def test_engine_from_ini(
     assert store.engine == "obstore"
     store.put("k", b"1", if_none_match=True)
     store.close()
+
+
+class _Answer(BaseHTTPRequestHandler):
+    """Answers every request with the status and S3 error code of the server."""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        del format, args
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        status, code = self.server.answer  # type: ignore[attr-defined]
+        body = f"<Error><Code>{code}</Code><Message>m</Message></Error>".encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "error"),
+    [
+        (409, "ConditionalRequestConflict", TransientStoreError),
+        (503, "SlowDown", TransientStoreError),
+        (403, "AccessDenied", AccessDeniedError),
+        (400, "InvalidArgument", StoreError),
+    ],
+)
+def test_service_errors_are_translated(
+    status: int, code: str, error: type[Exception]
+) -> None:
+    """S3's answers map as on the boto3 engine; a 409 race is retried, not a conflict."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+    server.answer = (status, code)  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        store = _store(f"http://127.0.0.1:{server.server_address[1]}", "bucket")
+        with pytest.raises(error) as info:
+            store.put("k", b"1", if_none_match=True)
+        assert type(info.value) is error
+        assert info.value.__cause__ is not None
+    finally:
+        server.shutdown()
+        server.server_close()
