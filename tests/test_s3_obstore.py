@@ -28,6 +28,7 @@ from cloudmap.errors import (
     StoreError,
     TransientStoreError,
 )
+from cloudmap.providers import AWSS3Mapping
 from cloudmap.retry import outcome_unknown
 from cloudmap.stores.s3 import S3Store
 from cloudmap.targets import open_store
@@ -322,3 +323,14 @@ def test_service_errors_are_translated(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_aws_s3_mapping_on_the_obstore_engine(s3_endpoint: str, s3_bucket: str) -> None:
+    """AWSS3Mapping(engine="obstore") round-trips a JSON value through obstore."""
+    m: AWSS3Mapping[dict[str, int]] = AWSS3Mapping.with_json(
+        s3_bucket, endpoint_url=s3_endpoint, engine="obstore", **MOTO_CREDENTIALS
+    )
+    m["k"] = {"a": 1}
+    assert m["k"] == {"a": 1}
+    assert "engine='obstore'" in repr(m.store)
+    m.close()

@@ -292,7 +292,8 @@ class S3Store:
         endpoint = (
             f", endpoint_url={self._endpoint_url!r}" if self._endpoint_url else ""
         )
-        return f"S3Store({self._bucket!r}{endpoint})"
+        engine = ", engine='obstore'" if self._fast else ""
+        return f"S3Store({self._bucket!r}{endpoint}{engine})"
 
     def _errors(
         self,
