@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from cloudmap import codecs as codecs
 from cloudmap._version import __version__ as __version__
+from cloudmap.aio import AsyncCloudMapping as AsyncCloudMapping
+from cloudmap.aio import open_async as open_async
 from cloudmap.cache import CacheInfo as CacheInfo
 from cloudmap.cache import CacheSpec as CacheSpec
+from cloudmap.changes import Changes as Changes
 from cloudmap.codecs import Codec as Codec
 from cloudmap.errors import AccessDeniedError as AccessDeniedError
 from cloudmap.errors import BulkError as BulkError
@@ -17,8 +20,13 @@ from cloudmap.errors import CodecError as CodecError
 from cloudmap.errors import ConfigError as ConfigError
 from cloudmap.errors import ContainerNotFoundError as ContainerNotFoundError
 from cloudmap.errors import EtagMismatchError as EtagMismatchError
+from cloudmap.errors import FencedError as FencedError
 from cloudmap.errors import KeyExistsError as KeyExistsError
 from cloudmap.errors import KeySyncError as KeySyncError
+from cloudmap.errors import LockLost as LockLost
+from cloudmap.errors import LockTimeout as LockTimeout
+from cloudmap.errors import MissingCredentialsError as MissingCredentialsError
+from cloudmap.errors import MissingDependencyError as MissingDependencyError
 from cloudmap.errors import NotSupportedError as NotSupportedError
 from cloudmap.errors import ReadOnlyError as ReadOnlyError
 from cloudmap.errors import ReplicationError as ReplicationError
@@ -27,6 +35,7 @@ from cloudmap.errors import TransientStoreError as TransientStoreError
 from cloudmap.faults import Fault as Fault
 from cloudmap.faults import FaultyStore as FaultyStore
 from cloudmap.faults import RandomFaults as RandomFaults
+from cloudmap.lease import Lease as Lease
 from cloudmap.mapping import CloudMapping as CloudMapping
 from cloudmap.providers import AWSS3Mapping as AWSS3Mapping
 from cloudmap.providers import AzureBlobMapping as AzureBlobMapping
@@ -53,12 +62,14 @@ from cloudmap.verify import verify as verify  # the function shadows its module
 __all__ = [
     "__version__",
     "AccessDeniedError",
+    "AsyncCloudMapping",
     "AWSS3Mapping",
     "AzureBlobMapping",
     "AzureBlobStore",
     "BulkError",
     "CacheInfo",
     "CacheSpec",
+    "Changes",
     "CloudMapError",
     "CloudMapping",
     "Codec",
@@ -71,16 +82,23 @@ __all__ = [
     "EtagMismatchError",
     "Fault",
     "FaultyStore",
+    "FencedError",
     "GCSStore",
     "GoogleCloudStorageMapping",
     "KeyExistsError",
     "KeySyncError",
+    "Lease",
     "ListedKey",
     "LocalMapping",
     "LocalStore",
+    "LockLost",
+    "LockTimeout",
     "MemoryStore",
+    "MissingCredentialsError",
+    "MissingDependencyError",
     "NotSupportedError",
     "open",
+    "open_async",
     "RandomFaults",
     "ReadOnlyError",
     "RepairReport",

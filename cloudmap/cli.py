@@ -10,16 +10,27 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cloudmap import codecs
+from cloudmap._cli_errors import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    ArgumentParser,
+    NotFoundError,
+    UsageError,
+    describe,
+    report,
+)
+from cloudmap._progress import Progress as _Progress
 from cloudmap._version import __version__
 from cloudmap.config import mapping_from_config, read_config
-from cloudmap.errors import CloudMapError, ConfigError, KeySyncError
+from cloudmap.errors import CloudMapError, ConfigError
 from cloudmap.targets import open_store, parse_target
 from cloudmap.verify import Verdict, probe_store
 
@@ -30,51 +41,18 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_PARTIAL = range(6)
-EXIT_INTERRUPTED = 130
-
-
-class _NotFoundError(CloudMapError):
-    """The key asked for does not exist."""
-
-
-class _Progress:
-    """A tqdm bar on stderr when it is a terminal; silent otherwise."""
-
-    def __init__(self, enabled: bool, description: str) -> None:
-        self._bar: Any = None
-        if enabled:
-            from tqdm import tqdm  # noqa: PLC0415 - only long commands on a TTY need it
-
-            # A terminal that reports no size (a bare pty) would hide the bar.
-            size = shutil.get_terminal_size()
-            self._bar = tqdm(
-                desc=description,
-                unit="key",
-                file=sys.stderr,
-                ncols=size.columns or 80,
-                nrows=size.lines or 24,
-            )
-
-    def total(self, count: int) -> None:
-        if self._bar is not None and self._bar.total != count:
-            self._bar.reset(total=count)
-
-    def advance(self, n: int = 1) -> None:
-        if self._bar is not None:
-            self._bar.update(n)
-
-    def goto(self, position: int) -> None:
-        if self._bar is not None:
-            self._bar.update(position - self._bar.n)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
 
 def _emit(args: argparse.Namespace, data: object, text: str) -> None:
     print(json.dumps(data) if args.json else text)  # noqa: T201 - the CLI's output
+
+
+def _failures(args: argparse.Namespace, failed: dict[str, str]) -> int:
+    """Report the keys that failed on stderr: a line each, or one JSON object."""
+    if failed and args.json:
+        return report(f"{len(failed)} keys failed", EXIT_PARTIAL, as_json=True)
+    for where, reason in failed.items():
+        print(f"cloudmap: {where}: {reason}", file=sys.stderr)  # noqa: T201
+    return EXIT_PARTIAL if failed else EXIT_OK
 
 
 def _show_progress(args: argparse.Namespace) -> bool:
@@ -96,6 +74,15 @@ def _store(
             raise ConfigError(msg)
         return providers[0].open_store(create=create), providers[0].prefix
     parsed = parse_target(target)
+    if parsed.provider == "memory" and write:
+        msg = (
+            f"{target}: a memory:// store lives only as long as this command, so "
+            "what it writes there would vanish; write to a directory or a bucket"
+        )
+        raise ConfigError(msg)
+    if parsed.provider == "local" and Path(parsed.location).is_file():
+        msg = f"{target} is a file; a local target is a directory of keys"
+        raise ConfigError(msg)
     return open_store(parsed, create=create or (write and parsed.provider == "local"))
 
 
@@ -128,7 +115,7 @@ def _get(args: argparse.Namespace) -> int:
     with _opened(args.target) as (store, prefix):
         entry = store.get(prefix + args.key)
     if entry is None:
-        raise _NotFoundError(f"key {args.key!r} not found in {args.target}")
+        raise NotFoundError(f"key {args.key!r} not found in {args.target}")
     if args.output is not None:
         Path(args.output).write_bytes(entry.data)
     elif not args.json:
@@ -157,7 +144,7 @@ def _rm(args: argparse.Namespace) -> int:
         if etag is None:
             entry = store.get(prefix + args.key)
             if entry is None:
-                raise _NotFoundError(f"key {args.key!r} not found in {args.target}")
+                raise NotFoundError(f"key {args.key!r} not found in {args.target}")
             etag = entry.etag
         store.delete(prefix + args.key, if_match=etag)
     _emit(args, {"key": args.key, "deleted": True}, f"deleted {args.key}")
@@ -177,22 +164,29 @@ def _copy(args: argparse.Namespace) -> int:
                 destination,
                 dst_prefix,
             ),
+            _dask_client(args.dask) as client,
         ):
             if journal is None and not args.no_journal:
                 journal = default_journal(
                     source.name + src_prefix, destination.name + dst_prefix
                 )
-            report = copy_keys(
-                source,
-                destination,
-                source_prefix=src_prefix,
-                destination_prefix=dst_prefix,
-                delete_extra=mirror,
-                journal=journal,
-                workers=args.workers,
-                on_total=progress.total,
-                on_progress=progress.advance,
-            )
+            options: dict[str, Any] = {
+                "delete_extra": mirror,
+                "journal": journal,
+                "workers": args.workers,
+                "on_total": progress.total,
+                "on_progress": progress.advance,
+            }
+            if client is None:
+                options |= {
+                    "source_prefix": src_prefix,
+                    "destination_prefix": dst_prefix,
+                }
+                report = copy_keys(source, destination, **options)
+            else:  # the workers open the targets themselves
+                report = copy_keys(
+                    args.source, args.destination, client=client, **options
+                )
     finally:
         progress.close()
     text = (
@@ -200,9 +194,28 @@ def _copy(args: argparse.Namespace) -> int:
         f"deleted {len(report.deleted)}, failed {len(report.failed)}"
     )
     _emit(args, report.as_dict(), text)
-    for key, reason in report.failed.items():
-        print(f"cloudmap: {key}: {reason}", file=sys.stderr)  # noqa: T201
-    return EXIT_PARTIAL if report.failed else EXIT_OK
+    return _failures(args, report.failed)
+
+
+@contextlib.contextmanager
+def _dask_client(address: str | None) -> Iterator[Any]:
+    """A client of the dask scheduler at `address` (`--dask`), or None without it."""
+    if address is None:
+        yield None
+        return
+    from cloudmap.dask._copy import connect  # noqa: PLC0415 - needs the dask extra
+
+    with connect(address) as client:
+        yield client
+
+
+def _repair_on_cluster(
+    address: str, config: str, progress: Callable[[int, int], None]
+) -> Any:
+    from cloudmap.dask._repair import repair_on_cluster  # noqa: PLC0415 - optional
+
+    with _dask_client(address) as client:
+        return repair_on_cluster(client, config, progress=progress)
 
 
 def _repair(args: argparse.Namespace) -> int:
@@ -220,7 +233,10 @@ def _repair(args: argparse.Namespace) -> int:
             summary = {"lagging": 0, "copied": 0, "deleted": 0, "failed": {}}
             _emit(args, summary, f"{args.config}: one provider, nothing to repair")
             return EXIT_OK
-        report = repair(progress=advance)
+        if args.dask is None:
+            report = repair(progress=advance)
+        else:
+            report = _repair_on_cluster(args.dask, args.config, advance)
     finally:
         progress.close()
         close = getattr(mapping, "close", None)
@@ -240,13 +256,72 @@ def _repair(args: argparse.Namespace) -> int:
         f"deleted {len(report.deleted)}, failed {len(failed)}"
     )
     _emit(args, summary, text)
-    for where, reason in failed.items():
-        print(f"cloudmap: {where}: {reason}", file=sys.stderr)  # noqa: T201
-    return EXIT_PARTIAL if failed else EXIT_OK
+    return _failures(args, failed)
+
+
+def _lock_demo(args: argparse.Namespace) -> int:
+    from cloudmap.demo import run_lock_demo  # noqa: PLC0415
+
+    with contextlib.ExitStack() as stack:
+        directory = args.dir or stack.enter_context(tempfile.TemporaryDirectory())
+        report = run_lock_demo(directory, workers=args.workers)
+    header = (
+        f"{report.workers} worker processes took turns under one lease "
+        f"in {report.seconds:.2f} s"
+    )
+    verdict = (
+        "tokens 1..n, one holder at a time, every killed holder taken over"
+        if report.ok
+        else "MISMATCH: see tokens"
+    )
+    lines = [header, *report.lines(), f"counter: {report.counter}", verdict]
+    _emit(args, report.as_dict(), "\n".join(lines))
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+def _rekey(args: argparse.Namespace) -> int:
+    from cloudmap.rekey import rekey  # noqa: PLC0415
+
+    if "://" in args.config or Path(args.config).suffix.lower() != ".ini":
+        msg = f"{args.config}: rekey reads its keys from an .ini [encryption] section"
+        raise ConfigError(msg)
+    providers = [
+        (p, p.encryption) for p in read_config(args.config) if p.encryption is not None
+    ]
+    if not providers:
+        raise ConfigError(f"{args.config}: no [encryption] section to rekey with")
+    totals: dict[str, Any] = {"rekeyed": 0, "current": 0, "failed": {}}
+    progress = _Progress(_show_progress(args), "rekey")
+    try:
+        for provider, encryption in providers:
+            with contextlib.closing(provider.open_store(create=False)) as store:
+                report = rekey(
+                    store,
+                    encryption,
+                    prefix=provider.prefix,
+                    workers=args.workers,
+                    on_total=progress.total,
+                    on_progress=progress.advance,
+                )
+            totals["rekeyed"] += len(report.rekeyed)
+            totals["current"] += len(report.current)
+            for key, reason in report.failed.items():
+                totals["failed"][f"{key} on {provider.section}"] = reason
+    finally:
+        progress.close()
+    text = (
+        f"rekeyed {totals['rekeyed']}, already current {totals['current']}, "
+        f"failed {len(totals['failed'])}"
+    )
+    _emit(args, totals, text)
+    return _failures(args, totals["failed"])
 
 
 def _demo(args: argparse.Namespace) -> int:
     from cloudmap.demo import run_demo  # noqa: PLC0415
+
+    if args.lock:
+        return _lock_demo(args)
 
     progress = _Progress(_show_progress(args), "tasks claimed")
     progress.total(args.tasks)
@@ -282,6 +357,40 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_ERROR
 
 
+def _add_dask_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--dask",
+        metavar="SCHEDULER_ADDRESS",
+        help="run on this dask.distributed cluster (needs the dask extra)",
+    )
+
+
+def _positive(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"{text!r} is not a positive integer"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, default: object) -> None:
+    """--json and --no-progress; on commands too, so they work after the command.
+
+    A command's copy defaults to SUPPRESS, so it never overwrites a value
+    given before the command.
+    """
+    parser.add_argument(
+        "--json", action="store_true", default=default, help="print JSON for scripts"
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", default=default, help="no progress bar"
+    )
+
+
 def _doctor(args: argparse.Namespace) -> int:
     """Probe whether the target's server enforces every precondition."""
 
@@ -307,6 +416,43 @@ def _doctor(args: argparse.Namespace) -> int:
     return EXIT_OK if all(v.ok for v in verdicts) else EXIT_ERROR
 
 
+def _add_demo(commands: Any) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="run the worker-coordination demo",
+        description=(
+            "Start worker processes that share one task list in a local "
+            "directory: each claims tasks with create-only writes and counts "
+            "them with an atomic modify, then the totals are checked. With "
+            "--lock they take turns under one lease instead."
+        ),
+    )
+    demo.add_argument(
+        "--workers",
+        type=_positive,
+        default=4,
+        help="worker processes to start (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--tasks",
+        type=_positive,
+        default=40,
+        help="tasks the workers share (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--dir",
+        help="directory to run in, kept afterwards "
+        "(default: a temporary directory, removed afterwards)",
+    )
+    demo.add_argument(
+        "--lock",
+        action="store_true",
+        help="workers take turns under a lease; print tokens and takeovers "
+        "(default: off)",
+    )
+    demo.set_defaults(run=_demo)
+
+
 def _add_doctor(commands: Any) -> None:
     text = (
         "check that the server enforces every precondition cloudmap relies on "
@@ -314,14 +460,19 @@ def _add_doctor(commands: Any) -> None:
     )
     doctor = commands.add_parser("doctor", help=text, description=text)
     doctor.add_argument("target")
-    doctor.add_argument(
-        "--json", action="store_true", default=argparse.SUPPRESS, help="print JSON"
-    )
     doctor.set_defaults(run=_doctor)
 
 
+def _add_repair(commands: Any) -> None:
+    repair = commands.add_parser("repair", help="bring replicas of an ini in line")
+    repair.add_argument("config")
+    repair.add_argument("--codec", choices=["pickle", "json", "raw"], default="pickle")
+    _add_dask_option(repair)
+    repair.set_defaults(run=_repair)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="cloudmap",
         description=(
             "Inspect and move data in a cloudmap store (a path or URL: "
@@ -333,8 +484,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=__version__)
-    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_global_options(parser, default=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ls = commands.add_parser("ls", help="list keys")
@@ -371,44 +521,48 @@ def _parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text, description=text)
         sub.add_argument("source")
         sub.add_argument("destination")
-        sub.add_argument("--workers", type=int, default=8, help="parallel requests")
+        sub.add_argument(
+            "--workers", type=_positive, default=8, help="parallel requests"
+        )
         sub.add_argument("--journal", type=Path, help="resume record (default: cache)")
         sub.add_argument("--no-journal", action="store_true", help="copy everything")
         sub.add_argument("--create", action="store_true", help="create the bucket")
+        _add_dask_option(sub)
         sub.set_defaults(run=_copy)
 
-    repair = commands.add_parser("repair", help="bring replicas of an ini in line")
-    repair.add_argument("config")
-    repair.add_argument("--codec", choices=["pickle", "json", "raw"], default="pickle")
-    repair.set_defaults(run=_repair)
+    _add_repair(commands)
 
-    demo = commands.add_parser("demo", help="run the worker-coordination demo")
-    demo.add_argument("--workers", type=int, default=4)
-    demo.add_argument("--tasks", type=int, default=40)
-    demo.add_argument("--dir", help="directory to use (default: a temporary one)")
-    demo.set_defaults(run=_demo)
+    rekey = commands.add_parser(
+        "rekey", help="re-encrypt every value under the current key (resumable)"
+    )
+    rekey.add_argument("config", help="an .ini file with an [encryption] section")
+    rekey.add_argument("--workers", type=_positive, default=8, help="parallel requests")
+    rekey.set_defaults(run=_rekey)
+
+    _add_demo(commands)
     _add_doctor(commands)
+
+    # Last, so every command above (aliases once) takes the global options too.
+    for command in {id(sub): sub for sub in commands.choices.values()}.values():
+        _add_global_options(command, default=argparse.SUPPRESS)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    # Before parsing succeeds, --json anywhere asks for a JSON error.
+    as_json = (
+        "--json" in words[: words.index("--")] if "--" in words else "--json" in words
+    )
+    command = ""
     try:
+        args = _parser().parse_args(words)
+        as_json, command = args.json, args.command
         code: int = args.run(args)
-    except KeyboardInterrupt:
-        return _fail("interrupted", EXIT_INTERRUPTED)
-    except _NotFoundError as exc:
-        return _fail(str(exc), EXIT_NOT_FOUND)
-    except KeySyncError as exc:
-        return _fail(str(exc), EXIT_CONFLICT)
-    except ConfigError as exc:
-        return _fail(str(exc), EXIT_USAGE)
-    except (CloudMapError, OSError, ValueError, RuntimeError) as exc:
-        return _fail(f"{type(exc).__name__}: {exc}", EXIT_ERROR)
-    return code
-
-
-def _fail(message: str, code: int) -> int:
-    print(f"cloudmap: error: {message}", file=sys.stderr)  # noqa: T201
+    except UsageError as exc:
+        return report(str(exc), EXIT_USAGE, as_json=as_json, usage=exc.usage)
+    except (KeyboardInterrupt, CloudMapError, OSError, ValueError, RuntimeError) as exc:
+        message, code = describe(exc, command=command)
+        return report(message, code, as_json=as_json)
     return code

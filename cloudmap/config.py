@@ -14,6 +14,9 @@ key_secret  = $AWS_KEY_SECRET
 algorithm = zlib
 level     = 6
 
+[encryption]
+key = $CLOUDMAP_KEY
+
 [provider_params]
 endpoint_url = http://127.0.0.1:9000
 ```
@@ -21,20 +24,28 @@ endpoint_url = http://127.0.0.1:9000
 Several providers: `providers = a, b` (writes go to all, reads come from the
 first, as a `ReplicatedMapping`), `provider_routing = all` (cshelve's
 `strategy = all` is accepted too), and a section per provider with its own
-`[a.compression]` and `[a.provider_params]`. `$NAME` in any value reads an
-environment variable. Every mistake is a `ConfigError` naming the file, the
-section and the key.
+`[a.compression]`, `[a.encryption]` and `[a.provider_params]`. `$NAME` in any
+value reads an environment variable.
+
+`[compression]` takes `algorithm = zlib` (level -1..9) or `zstd` (level 1..22,
+the `zstd` extra). `[encryption]` (AES-256-GCM, the `crypto` extra) takes
+`key = $VAR`, one base64 key with the id `default`, or `keys = id1, id2` with a
+`key.id1 = $VAR` line per id, the first being current; keys must come from
+environment variables, never from the file itself.
+
+Every mistake is a `ConfigError` naming the file, the section and the key.
 """
 
 from __future__ import annotations
 
 import configparser
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cloudmap.codecs import Codec, zlib
+from cloudmap._ini_codecs import compression_section, encryption_section
+from cloudmap.codecs import Codec, zlib, zstd
 from cloudmap.errors import ConfigError
 from cloudmap.mapping import CloudMapping
 from cloudmap.store import Store, validate_key
@@ -87,7 +98,7 @@ _ROUTING = frozenset({"all"})
 
 @dataclass(frozen=True)
 class ProviderConfig:
-    """One provider's section, resolved: store arguments and compression level."""
+    """One provider's section, resolved: store arguments, compression, encryption."""
 
     section: str
     provider: str
@@ -96,10 +107,22 @@ class ProviderConfig:
     kwargs: Mapping[str, Any]
     compression: int | None
     verify: bool = False
+    algorithm: str = "zlib"
+    encryption: Codec | None = field(default=None, repr=False)
 
     def open_store(self, *, create: bool) -> Store:
         """Construct this provider's store."""
         return build_store(self.provider, self.location, self.kwargs, create=create)
+
+    def codec(self, base: Codec) -> Codec:
+        """`base` followed by this provider's compression, then its encryption."""
+        chain = base
+        if self.compression is not None:
+            compress = zstd if self.algorithm == "zstd" else zlib
+            chain |= compress(self.compression)
+        if self.encryption is not None:
+            chain |= self.encryption
+        return chain
 
 
 def read_config(path: str | os.PathLike[str]) -> list[ProviderConfig]:
@@ -160,7 +183,7 @@ def _provider(
             validate_key(prefix)
         except ValueError as exc:
             raise ConfigError(f"{where} prefix: {exc}") from exc
-    compression = _compression(file, parser, f"{sub}compression")
+    algorithm, compression = compression_section(file, parser, f"{sub}compression")
     # `verify = true` in [default] applies to every provider of the file.
     verify = parse_flag(
         values.get("verify", parser["default"].get("verify", "")),
@@ -175,6 +198,8 @@ def _provider(
         kwargs,
         compression,
         verify,
+        algorithm,
+        encryption_section(file, parser, f"{sub}encryption"),
     )
 
 
@@ -252,28 +277,6 @@ def _params(
     }
 
 
-def _compression(
-    file: Path, parser: configparser.ConfigParser, section: str
-) -> int | None:
-    if not parser.has_section(section):
-        return None
-    where = f"{file}: [{section}]"
-    options = parser[section]
-    algorithm = options.get("algorithm", "zlib").strip()
-    if algorithm != "zlib":
-        raise ConfigError(
-            f"{where} algorithm: {algorithm!r} is not supported (use zlib)"
-        )
-    text = options.get("level", "6").strip()
-    try:
-        level = int(text)
-    except ValueError:
-        level = None
-    if level is None or not -1 <= level <= 9:  # noqa: PLR2004
-        raise ConfigError(f"{where} level: {text!r} is not an integer from -1 to 9")
-    return level
-
-
 def mapping_from_config(
     path: str | os.PathLike[str],
     *,
@@ -282,17 +285,13 @@ def mapping_from_config(
 ) -> MutableMapping[str, Any]:
     """Build the mapping an ini file describes: a CloudMapping or ReplicatedMapping.
 
-    Each provider gets `codec`, followed by zlib when its compression section
-    asks for it.
+    Each provider gets `codec`, followed by the compressor its compression
+    section asks for, then the encryption its encryption section asks for.
     """
     providers = read_config(path)
     mappings: list[CloudMapping[Any]] = []
     for provider in providers:
-        chain = (
-            codec
-            if provider.compression is None
-            else codec | zlib(provider.compression)
-        )
+        chain = provider.codec(codec)
         store = provider.open_store(create=create)
         try:
             mapping: CloudMapping[Any] = CloudMapping(

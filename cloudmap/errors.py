@@ -4,16 +4,21 @@
 CloudMapError
 ├── KeySyncError                 optimistic-concurrency failure; never a KeyError
 │   ├── KeyExistsError             a create-only write found an object
-│   └── EtagMismatchError          the object changed or is gone since its etag was seen
+│   ├── EtagMismatchError          the object changed or is gone since its etag was seen
+│   └── FencedError                a fenced write found a newer lease's token on the key
 ├── StoreError                   the provider failed; the SDK exception is __cause__
 │   ├── TransientStoreError        timeout, reset, throttling, 5xx: the only retried
 │   ├── AccessDeniedError          credentials refused or missing permission
+│   │   └── MissingCredentialsError  no credentials found (also a ConfigError)
 │   └── ContainerNotFoundError     the bucket or container does not exist
 ├── NotSupportedError            a store cannot honour a request atomically
 ├── CodecError(ValueError)       a value cannot be encoded, or stored bytes decoded
 ├── ConfigError(ValueError)      a bad URL, ini file or option
+│   └── MissingDependencyError     an optional SDK is absent (also an ImportError)
 ├── ReadOnlyError                a write on a read-only mapping
 ├── BulkError                    some keys of a bulk call failed; maps key -> exception
+├── LockLost                     a lease expired or was taken over before renew/release
+├── LockTimeout(TimeoutError)    a lease was not acquired in time
 └── ReplicationError             a write reached only some replicas
 ```
 
@@ -32,8 +37,13 @@ __all__ = [
     "ConfigError",
     "ContainerNotFoundError",
     "EtagMismatchError",
+    "FencedError",
     "KeyExistsError",
     "KeySyncError",
+    "LockLost",
+    "LockTimeout",
+    "MissingCredentialsError",
+    "MissingDependencyError",
     "NotSupportedError",
     "ReadOnlyError",
     "ReplicationError",
@@ -121,6 +131,53 @@ class EtagMismatchError(KeySyncError):
         return super()._describe()
 
 
+class FencedError(KeySyncError):
+    """A fenced write was refused: the key holds a fence newer than the lease's token.
+
+    A newer holder of the lock has written the key, so this (older) holder's
+    lease has lapsed; nothing was written.
+
+    Attributes:
+        token: the token of the lease the write was fenced with.
+        fence: the fence stored on the key.
+    """
+
+    def __init__(
+        self,
+        key: str,
+        *,
+        token: int,
+        fence: int,
+        actual_etag: str | None = None,
+        store: str = "",
+    ) -> None:
+        self.token = token
+        self.fence = fence
+        super().__init__(key, actual_etag=actual_etag, store=store)
+
+    def _describe(self) -> str:
+        where = f" in {self.store}" if self.store else ""
+        return (
+            f"key {self.key!r}{where} was written under fencing token {self.fence}, "
+            f"newer than this lease's token {self.token}: the lease was lost, "
+            "so the write was refused"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            _rebuild_fenced_error,
+            (self.key, self.token, self.fence, self.actual_etag, self.store),
+        )
+
+
+def _rebuild_fenced_error(
+    key: str, token: int, fence: int, actual_etag: str | None, store: str
+) -> FencedError:
+    return FencedError(
+        key, token=token, fence=fence, actual_etag=actual_etag, store=store
+    )
+
+
 class StoreError(CloudMapError):
     """The storage provider failed; the SDK's exception is the `__cause__`."""
 
@@ -156,6 +213,18 @@ class ConfigError(CloudMapError, ValueError):
     """A target URL, ini file or option is invalid."""
 
 
+class MissingCredentialsError(AccessDeniedError, ConfigError):
+    """No credentials were found; the message says where the SDK looked.
+
+    An `AccessDeniedError` for code that handles refused credentials, and a
+    `ConfigError` because the fix is configuration (the CLI exits 2).
+    """
+
+
+class MissingDependencyError(ConfigError, ImportError):
+    """An optional dependency is not installed; the message names the extra."""
+
+
 class ReadOnlyError(CloudMapError):
     """A write was attempted on a mapping opened read-only."""
 
@@ -182,6 +251,29 @@ class BulkError(CloudMapError):
         )
         more = f" and {len(self.errors) - 5} more" if len(self.errors) > 5 else ""  # noqa: PLR2004
         super().__init__(f"{len(self.errors)} key(s) failed: {shown}{more}")
+
+
+class LockLost(CloudMapError):  # noqa: N818 - the name the docs and issue use
+    """A lease expired, or another holder took the lock, before a renew or release.
+
+    Attributes:
+        key: the lock's name.
+        token: the token of the lease that was lost.
+        reason: why it was lost.
+    """
+
+    def __init__(self, key: str, token: int, reason: str) -> None:
+        self.key = key
+        self.token = token
+        self.reason = reason
+        super().__init__(f"lock {key!r} (token {token}) was lost: {reason}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.key, self.token, self.reason))
+
+
+class LockTimeout(CloudMapError, TimeoutError):  # noqa: N818 - mirrors TimeoutError
+    """A lease could not be acquired within the timeout given."""
 
 
 class ReplicationError(CloudMapError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
@@ -16,8 +17,11 @@ from typing import Any, Generic, TypeVar
 import tenacity
 
 from cloudmap.cache import CacheSpec, ValueCache, make_cache
+from cloudmap.changes import Changes, Stop, list_changes, watch
 from cloudmap.codecs import CODEC_METADATA_KEY, Codec, json, pickle, raw, zlib
 from cloudmap.errors import BulkError, CodecError, EtagMismatchError, KeySyncError
+from cloudmap.fencing import fence_metadata, refuse_fenced_retries
+from cloudmap.lease import Lease, hidden_lock, lock_object_key
 from cloudmap.retry import DEFAULT, default_modify_retry, retrying_store
 from cloudmap.store import Entry, Store, validate_key
 from cloudmap.verify import require
@@ -202,7 +206,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
 
     def _encode(self, key: str, value: V) -> bytes:
         try:
-            return self._codec.dumps(value)
+            return self._codec.dumps(value, key=key)
         except CodecError as exc:
             msg = f"cannot store key {key!r} in {self._store.name}: {exc}"
             raise CodecError(msg) from exc
@@ -216,16 +220,23 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
             )
             raise CodecError(msg)
         try:
-            value: V = self._codec.loads(entry.data)
+            value: V = self._codec.loads(entry.data, key=key, metadata=entry.metadata)
         except CodecError as exc:
             msg = f"cannot read key {key!r} from {self._store.name}: {exc}"
             raise CodecError(msg) from exc
         return value
 
     def _metadata(self) -> dict[str, str]:
-        return {CODEC_METADATA_KEY: self._codec.name}
+        return dict(self._codec.metadata)
 
-    def _put(self, key: str, full: str, data: bytes, etag: str | None) -> str:
+    def _put(
+        self,
+        key: str,
+        full: str,
+        data: bytes,
+        etag: str | None,
+        extra: Mapping[str, str] | None = None,
+    ) -> str:
         """One conditional PUT: replace `etag`, or create when `etag` is None."""
         with self._user_key(key):
             return self._store.put(
@@ -233,7 +244,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
                 data,
                 if_match=etag,
                 if_none_match=etag is None,
-                metadata=self._metadata(),
+                metadata={**self._metadata(), **(extra or {})},
             )
 
     def _wrote(self, key: str, held: str | None, etag: str | None) -> None:
@@ -345,7 +356,8 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         """Refresh held etags: all of them from one listing, or just `key`'s.
 
         A full sync replaces the etag table, so keys deleted remotely disappear
-        and keys created remotely appear.
+        and keys created remotely appear. Lock objects (see `lock`) are left
+        out.
         """
         if key is not None:
             full = self._full_key(key)
@@ -359,12 +371,68 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
                 self._forget(key)
             return
         cut = len(self._prefix)
-        fresh = {item.key[cut:]: item.etag for item in self._store.list(self._prefix)}
+        fresh = {
+            item.key[cut:]: item.etag
+            for item in self._store.list(self._prefix)
+            if not hidden_lock(item.key, self._prefix)
+        }
+        self._hold(fresh)
+
+    def _hold(self, fresh: Mapping[str, str]) -> None:
+        """Replace the etag table; drop cached values whose etag is not in it."""
         with self._lock:
             self._etags.clear()
             self._etags.update(fresh)
         if self._cache is not None:
             self._cache.retain(fresh)
+
+    def restore_etags(self, etags: Mapping[str, str]) -> None:
+        """Hold `etags` in place of the current ones, as saved from `dict(m.etags)`.
+
+        Lets a worker save its etags (through JSON, say) and resume where it
+        stopped: `changes()` then reports what changed since the save.
+        """
+        self._hold({validate_key(key): str(etag) for key, etag in etags.items()})
+
+    def changes(self, prefix: str = "", *, apply: bool = True) -> Changes:
+        """What others added, modified and deleted under `prefix` since the held etags.
+
+        One paged listing, no per-key request; this mapping's own writes never
+        appear. `apply=True` installs the listed etags of the changed keys and
+        drops their cached values (a `sync_with_cloud()` that reports);
+        `apply=False` only looks. Lock objects (see `lock`) are left out.
+        """
+        return list_changes(
+            self._store,
+            self._prefix,
+            prefix,
+            self.etags,
+            self._record if apply else None,
+            self._forget,
+        )
+
+    def watch(
+        self,
+        interval: float = 10,
+        jitter: float = 0.1,
+        stop: Stop = None,
+        *,
+        prefix: str = "",
+        sleep: Callable[[float], None] | None = None,
+    ) -> Iterator[Changes]:
+        """Yield each non-empty `changes(prefix)` batch, polling every `interval` s.
+
+        Polls spread by ± `jitter` (a fraction of `interval`) and run until `stop`
+        (an Event or a callable returning True) says so; `sleep` replaces the
+        pause between polls (tests inject one).
+        """
+        return watch(
+            lambda: self.changes(prefix),
+            interval=interval,
+            jitter=jitter,
+            stop=stop,
+            sleep=sleep,
+        )
 
     # -- coordination helpers --------------------------------------------------
 
@@ -396,6 +464,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         *,
         default: Any = _MISSING,
         retry: tenacity.Retrying | None = None,
+        fence: Lease | None = None,
     ) -> V:
         """Atomically replace `key`'s value with `fn(value)` and return the result.
 
@@ -405,8 +474,13 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         `default`, or raises `KeyError` when no default is given. `fn` may run
         several times.
 
+        With `fence=lease`, the lease's token is stored in the key's metadata,
+        and the write is refused when the key holds a higher one: a newer
+        holder of the lock has written it (see docs, "Coordinating workers").
+
         Raises:
             KeyError: the key is missing and no default was given.
+            FencedError: the key holds a fence above `fence.token`; not retried.
             KeySyncError: conflicts outlasted the retry policy.
         """
         full = self._full_key(key)
@@ -415,10 +489,17 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
             entry = self._store.get(full)
             if entry is None and default is _MISSING:
                 raise KeyError(key)
+            extra = None
+            if fence is not None:
+                extra = fence_metadata(key, entry, fence, self._store.name)
             old: V = default if entry is None else self._decode(key, entry)
             new = fn(old)
             etag = self._put(
-                key, full, self._encode(key, new), None if entry is None else entry.etag
+                key,
+                full,
+                self._encode(key, new),
+                None if entry is None else entry.etag,
+                extra,
             )
             self._forget(key)
             with self._lock:
@@ -426,8 +507,43 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
             return new
 
         policy = (retry if retry is not None else default_modify_retry()).copy()
+        if fence is not None:
+            policy = refuse_fenced_retries(policy)
         result: V = policy(attempt)
         return result
+
+    def lock(
+        self,
+        key: str,
+        ttl: float,
+        *,
+        poll: float = 0.5,
+        timeout: float | None = None,
+        auto_renew: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Lease:
+        """A lease on the lock `key`, with a fencing token (not yet acquired).
+
+        Use it as `with m.lock(key, ttl) as lease:` (raises `LockTimeout` after
+        `timeout` s) or call `acquire()` / `release()`. A held lock is taken
+        over once its object has not changed for `ttl` s, judged on the
+        contender's `clock`; the holder polls every `poll` s while waiting and,
+        with `auto_renew`, renews from a daemon thread every `ttl / 3` s. The
+        lock object lives under `.cloudmap-locks/` at the store's root.
+        See docs, "Coordinating workers".
+        """
+        return Lease(
+            self._store,
+            lock_object_key(self._prefix, key),
+            name=key,
+            ttl=ttl,
+            poll=poll,
+            timeout=timeout,
+            auto_renew=auto_renew,
+            clock=clock,
+            sleep=sleep,
+        )
 
     # -- bulk ----------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient, ContainerClient
     from mypy_boto3_s3 import S3Client
 
+    from cloudmap.store import Store
+
 __all__ = [
     "AWSS3Mapping",
     "AzureBlobMapping",
@@ -23,6 +25,15 @@ __all__ = [
 ]
 
 V = TypeVar("V")
+
+
+def _start(mapping: CloudMapping[Any], store: Store, options: dict[str, Any]) -> None:
+    """Initialise `mapping` over `store`, closing the store if the first sync fails."""
+    try:
+        CloudMapping.__init__(mapping, store, **options)
+    except BaseException:
+        store.close()  # the initial listing failed: do not leak the client
+        raise
 
 
 class LocalMapping(CloudMapping[V]):
@@ -44,15 +55,16 @@ class LocalMapping(CloudMapping[V]):
         fsync: bool = True,
         **options: Any,
     ) -> None:
-        super().__init__(LocalStore(path, create=create, fsync=fsync), **options)
+        _start(self, LocalStore(path, create=create, fsync=fsync), options)
 
 
 class AzureBlobMapping(CloudMapping[V]):
     """A CloudMapping over an Azure Storage container (see `AzureBlobStore`).
 
-    Takes the store's arguments (one of `account_url`, `connection_string` and
-    `client`) plus `CloudMapping`'s keyword options, so the cloud-mappings
-    constructors work unchanged:
+    Takes the store's arguments (at most one of `account_url`,
+    `connection_string`, `account_name` and `client`; with none, the account is
+    found in the environment) plus `CloudMapping`'s keyword options, so the
+    cloud-mappings constructors work unchanged:
 
     ```python
     m = AzureBlobMapping.with_pickle(
@@ -72,6 +84,7 @@ class AzureBlobMapping(CloudMapping[V]):
         account_url: str | None = None,
         credential: Any = None,
         connection_string: str | None = None,
+        account_name: str | None = None,
         client: ContainerClient | BlobServiceClient | None = None,
         create: bool = False,
         **options: Any,
@@ -82,13 +95,10 @@ class AzureBlobMapping(CloudMapping[V]):
             account_url=account_url,
             credential=credential,
             connection_string=connection_string,
+            account_name=account_name,
             create=create,
         )
-        try:
-            super().__init__(store, **options)
-        except BaseException:
-            store.close()  # the initial listing failed: do not leak the client
-            raise
+        _start(self, store, options)
 
 
 class GoogleCloudStorageMapping(CloudMapping[V]):
@@ -122,7 +132,7 @@ class GoogleCloudStorageMapping(CloudMapping[V]):
             endpoint_url=endpoint_url,
             create=create,
         )
-        super().__init__(store, **options)
+        _start(self, store, options)
 
 
 class AWSS3Mapping(CloudMapping[V]):
@@ -184,8 +194,4 @@ class AWSS3Mapping(CloudMapping[V]):
             create=create,
             engine=engine,
         )
-        try:
-            super().__init__(store, **options)
-        except BaseException:
-            store.close()
-            raise
+        _start(self, store, options)

@@ -309,7 +309,7 @@ def _read(replica: CloudMapping[Any], key: str) -> Any:
     if entry is None:
         return _ABSENT
     try:
-        return replica.codec.loads(entry.data)
+        return replica.codec.loads(entry.data, key=key, metadata=entry.metadata)
     except CloudMapError:
         return _UNREADABLE
 
@@ -318,7 +318,7 @@ def _read_or_raise(replica: CloudMapping[Any], key: str) -> None:
     """Raise the CodecError that made `key` unreadable in `replica`."""
     entry = replica.store.get(replica.key_prefix + key)
     if entry is not None:
-        replica.codec.loads(entry.data)
+        replica.codec.loads(entry.data, key=key, metadata=entry.metadata)
 
 
 def _delete(replica: CloudMapping[Any], key: str) -> None:

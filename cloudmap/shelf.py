@@ -62,8 +62,13 @@ class Shelf(MutableMapping[str, Any]):
         self.writeback = writeback
         self.read_only = read_only
         codec = getattr(mapping, "codec", None)
-        # Any deterministic serialisation detects a change; the mapping's own is exact.
-        self._codec = codec if isinstance(codec, Codec) else codecs.pickle()
+        # Any deterministic serialisation detects a change; the mapping's own is
+        # exact, once keyed steps (encryption: a random nonce each time) are left out.
+        self._codec = (
+            Codec(codec.name, tuple(s for s in codec.steps if isinstance(s, tuple)))
+            if isinstance(codec, Codec)
+            else codecs.pickle()
+        )
         self.cache: dict[str, Any] = {}
         self._seen: dict[str, bytes] = {}
         self._closed = False

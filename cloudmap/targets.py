@@ -10,8 +10,9 @@
 
 Every URL also takes `?create=true` and `?verify=1` (a mapping opened on it
 first checks that the server enforces every precondition, see
-`cloudmap.verify`). Credentials come from each SDK's usual
-chain (environment, profile, managed identity). A secret option
+`cloudmap.verify`). Credentials come from each SDK's usual chain (environment,
+profile, managed identity); docs/providers/index.md lists where each scheme
+looks, in order. A secret option
 (`access_key`, `secret_key`, `session_token`, `connection_string`,
 `account_key`, `sas_token`) must be a `$NAME` reference to an environment
 variable, so a URL never carries a secret into a log. Cloud SDKs are imported
@@ -188,8 +189,6 @@ def open_store(
     for key, value in options.items():
         option, converter = _url_option(parsed.provider, key, where=where)
         kwargs[option] = converter(expand_env(value, where=f"{where}, option {key!r}"))
-    if parsed.provider == "azure" and "account" in options:
-        kwargs["account_url"] = f"https://{kwargs.pop('account')}.blob.core.windows.net"
     return build_store(
         parsed.provider, parsed.location, kwargs, create=create
     ), parsed.prefix
@@ -216,7 +215,8 @@ def build_store(
     to the store's constructor. Cloud stores are imported here, lazily.
 
     Raises:
-        ConfigError: the provider is unknown or its SDK is not installed.
+        ConfigError: the provider is unknown.
+        MissingDependencyError: its SDK is not installed (names the extra).
     """
     if provider == "local":
         return LocalStore(location, create=create, **kwargs)
@@ -224,15 +224,8 @@ def build_store(
         return memory_store(location)
     if provider not in _CLOUD:
         raise ConfigError(f"unknown provider {provider!r}")
-    module_name, class_name, extra = _CLOUD[provider]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        msg = (
-            f"{provider} targets need the {extra!r} extra: "
-            f"pip install 'cloudmap[{extra}]' ({exc})"
-        )
-        raise ConfigError(msg) from exc
+    module_name, class_name = _CLOUD[provider]
+    module = importlib.import_module(module_name)  # its store imports the SDK
     options = dict(kwargs)
     if create:
         options["create"] = True
@@ -240,11 +233,11 @@ def build_store(
     return store
 
 
-# provider -> (module, class, pip extra); imported only when a target needs it.
+# provider -> (module, class); imported only when a target needs it.
 _CLOUD = {
-    "s3": ("cloudmap.stores.s3", "S3Store", "s3"),
-    "azure": ("cloudmap.stores.azure", "AzureBlobStore", "azure"),
-    "gcs": ("cloudmap.stores.gcs", "GCSStore", "gcs"),
+    "s3": ("cloudmap.stores.s3", "S3Store"),
+    "azure": ("cloudmap.stores.azure", "AzureBlobStore"),
+    "gcs": ("cloudmap.stores.gcs", "GCSStore"),
 }
 
 # URL query parameter -> constructor argument, per provider.
@@ -264,7 +257,7 @@ _URL_OPTIONS: dict[str, dict[str, str]] = {
         "engine": "engine",
     },
     "azure": {
-        "account": "account",
+        "account": "account_name",
         "endpoint": "account_url",
         "account_url": "account_url",
         "connection_string": "connection_string",

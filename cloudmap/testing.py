@@ -1,4 +1,4 @@
-"""A contract suite that any Store implementation can run (imports pytest).
+"""A contract suite that any Store implementation can run (needs pytest).
 
 Subclass `StoreContract` in a test module and provide two fixtures: `store`
 (a fresh, empty store) and `store_factory` (a callable returning another client
@@ -18,7 +18,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
+from cloudmap._extras import install_hint
+
+try:
+    import pytest
+except ImportError as exc:  # a plain install: pytest comes with the dev extra
+    msg = f"cloudmap.testing needs pytest: {install_hint('dev')} or pip install pytest"
+    raise ImportError(msg, name="pytest") from exc
 
 from cloudmap.errors import (
     CloudMapError,

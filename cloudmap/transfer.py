@@ -9,7 +9,12 @@ resumes where it stopped, and a finished one costs two listings.
 
 Every destination write is conditional: create-only where the listing showed no
 object, `if_match` on the listed etag otherwise, so a key changed at the
-destination during the copy is reported, never overwritten.
+destination during the copy is reported, never overwritten (unless it already
+holds exactly the bytes being copied, as after a retried partition).
+
+With a dask.distributed `client=`, the same copy runs on a cluster (see
+`cloudmap.dask`): the listings and the journal stay on the calling process,
+and each partition of keys is copied by a task on a worker.
 """
 
 from __future__ import annotations
@@ -20,14 +25,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from cloudmap.errors import CloudMapError
+from cloudmap.errors import CloudMapError, KeySyncError
+from cloudmap.retry import WRITE_ID_METADATA_KEY
+from cloudmap.store import Entry, Store
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from cloudmap.store import Store
+    from collections.abc import Callable, Iterable, Mapping
 
 __all__ = ["TransferReport", "copy_keys", "default_journal"]
 
@@ -110,8 +115,8 @@ class _Journal:
 
 
 def copy_keys(
-    source: Store,
-    destination: Store,
+    source: Store | str | os.PathLike[str],
+    destination: Store | str | os.PathLike[str],
     *,
     source_prefix: str = "",
     destination_prefix: str = "",
@@ -120,25 +125,57 @@ def copy_keys(
     workers: int = 8,
     on_total: Callable[[int], None] | None = None,
     on_progress: Callable[[], None] | None = None,
+    client: Any = None,
+    partition_size: int = 1000,
 ) -> TransferReport:
     """Copy every key under `source_prefix` to `destination_prefix`, bytes and metadata.
 
     Args:
-        source: the store read from.
-        destination: the store written to.
+        source: the store read from; with `client`, its target instead (a path,
+            URL or ini file that every worker can open).
+        destination: the store written to; with `client`, its target.
         source_prefix: only keys under it are copied, with it removed.
         destination_prefix: prepended to each key written.
         delete_extra: also delete destination keys missing from the source
             (a mirror), each conditioned on its listed etag.
         journal: the file recording what was copied, for resuming; None keeps
             no record (every key is copied again).
-        workers: parallel requests.
+        workers: parallel requests (per task, with `client`).
         on_total: called once with the number of keys to examine.
         on_progress: called after each key is examined.
+        client: a `distributed.Client`: copy on its cluster, one task per
+            partition of keys (needs the `dask` extra).
+        partition_size: keys per task, with `client`.
 
     Returns:
         What was copied, skipped, deleted, and which keys failed and why.
+
+    Raises:
+        TypeError: stores were given with `client` (workers open their own
+            from targets), or targets without it.
     """
+    if client is not None:
+        if isinstance(source, Store) or isinstance(destination, Store):
+            msg = "with client=, pass targets (paths, URLs, ini files), not stores"
+            raise TypeError(msg)
+        from cloudmap.dask._copy import copy_on_cluster  # noqa: PLC0415 - optional
+
+        return copy_on_cluster(
+            client,
+            os.fspath(source),
+            os.fspath(destination),
+            source_prefix=source_prefix,
+            destination_prefix=destination_prefix,
+            delete_extra=delete_extra,
+            journal=journal,
+            workers=workers,
+            on_total=on_total,
+            on_progress=on_progress,
+            partition_size=partition_size,
+        )
+    if not isinstance(source, Store) or not isinstance(destination, Store):
+        msg = "pass stores, or targets together with a dask client="
+        raise TypeError(msg)
     copier = _Copier(
         source,
         destination,
@@ -151,28 +188,24 @@ def copy_keys(
     extra = sorted(set(copier.dst) - set(copier.src)) if delete_extra else []
     if on_total is not None:
         on_total(len(copier.src) + len(extra))
-    tasks = [(copier.copy_one, key) for key in sorted(copier.src)]
-    tasks += [(copier.delete_one, key) for key in extra]
+    return copier.run_all(sorted(copier.src), extra, workers, on_progress)
 
-    def run(task: Callable[[str], str], key: str) -> None:
-        copier.run(task, key)
-        if on_progress is not None:
-            on_progress()
 
-    try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for future in [pool.submit(run, task, key) for task, key in tasks]:
-                future.result()
-    finally:
-        copier.journal.save()
-    report = copier.report
-    for items in (report.copied, report.skipped, report.deleted):
-        items.sort()
-    return report
+def listing(store: Store, prefix: str) -> dict[str, str]:
+    """Every key under `prefix` (with it removed) and its etag: one listing."""
+    cut = len(prefix)
+    return {item.key[cut:]: item.etag for item in store.list(prefix)}
 
 
 class _Copier:
-    """One copy's listings, journal and report; its methods run in threads."""
+    """One copy's listings, journal and report; its methods run in threads.
+
+    `src` and `dst` are the listings (relative keys to etags); they are listed
+    here unless given, as a cluster's task is given its partition's. With
+    `compare`, a destination object the journal does not vouch for is read
+    first and left alone when it already holds the source's bytes (a repair
+    of replicas written by a `ReplicatedMapping`, not by a copy).
+    """
 
     def __init__(
         self,
@@ -181,35 +214,56 @@ class _Copier:
         source_prefix: str,
         destination_prefix: str,
         journal: _Journal,
+        *,
+        src: dict[str, str] | None = None,
+        dst: dict[str, str] | None = None,
+        compare: bool = False,
     ) -> None:
         self.source, self.destination = source, destination
         self.source_prefix, self.destination_prefix = source_prefix, destination_prefix
         self.journal = journal
+        self.compare = compare
         self.report = TransferReport()
         self._lock = threading.Lock()
-        cut_src, cut_dst = len(source_prefix), len(destination_prefix)
-        self.src = {
-            item.key[cut_src:]: item.etag for item in source.list(source_prefix)
-        }
-        self.dst = {
-            item.key[cut_dst:]: item.etag
-            for item in destination.list(destination_prefix)
-        }
+        self.src = listing(source, source_prefix) if src is None else src
+        self.dst = listing(destination, destination_prefix) if dst is None else dst
+
+    def in_place(self, key: str) -> bool:
+        """Whether the journal shows `key` copied and unchanged on both sides since."""
+        held = self.dst.get(key)
+        return held is not None and self.journal.entries.get(key) == [
+            self.src[key],
+            held,
+        ]
 
     def copy_one(self, key: str) -> str:
-        held = self.dst.get(key)
-        if held is not None and self.journal.entries.get(key) == [self.src[key], held]:
+        if self.in_place(key):
             return "skipped"
+        held = self.dst.get(key)
         entry = self.source.get(self.source_prefix + key)
         if entry is None:
             return "skipped"  # deleted since the listing: nothing to copy
-        etag = self.destination.put(
-            self.destination_prefix + key,
-            entry.data,
-            if_match=held,
-            if_none_match=held is None,
-            metadata=entry.metadata,
-        )
+        full = self.destination_prefix + key
+        if self.compare and held is not None:
+            found = self.destination.get(full)
+            if found is not None and _same(found, entry):
+                self.journal.record(key, [entry.etag, found.etag])
+                return "skipped"
+        try:
+            etag = self.destination.put(
+                full,
+                entry.data,
+                if_match=held,
+                if_none_match=held is None,
+                metadata=entry.metadata,
+            )
+        except KeySyncError:
+            # A retried task finds its own earlier write: the same bytes are
+            # in place, so the copy of this key is done; anything else conflicts.
+            found = self.destination.get(full)
+            if found is None or not _same(found, entry):
+                raise
+            etag = found.etag
         self.journal.record(key, [entry.etag, etag])
         return "copied"
 
@@ -227,3 +281,42 @@ class _Copier:
         else:
             with self._lock:
                 getattr(self.report, outcome).append(key)
+
+    def run_all(
+        self,
+        copies: Iterable[str],
+        deletes: Iterable[str],
+        workers: int,
+        on_progress: Callable[[], None] | None,
+    ) -> TransferReport:
+        """Copy then delete the keys given, on `workers` threads; the sorted report."""
+        tasks = [(self.copy_one, key) for key in copies]
+        tasks += [(self.delete_one, key) for key in deletes]
+
+        def run(task: Callable[[str], str], key: str) -> None:
+            self.run(task, key)
+            if on_progress is not None:
+                on_progress()
+
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for future in [pool.submit(run, task, key) for task, key in tasks]:
+                    future.result()
+        finally:
+            self.journal.save()
+        for items in (self.report.copied, self.report.skipped, self.report.deleted):
+            items.sort()
+        return self.report
+
+
+def _same(found: Entry, entry: Entry) -> bool:
+    """Whether two objects hold the same bytes and metadata, write ids aside.
+
+    Each replica's write of one value carries its own write id (see
+    `cloudmap.retry`), so it never tells whether the values agree.
+    """
+
+    def kept(metadata: Mapping[str, str]) -> dict[str, str]:
+        return {k: v for k, v in metadata.items() if k != WRITE_ID_METADATA_KEY}
+
+    return (found.data, kept(found.metadata)) == (entry.data, kept(entry.metadata))

@@ -32,6 +32,7 @@ level     = 9
 
 
 def main(root: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
     ini = root / "replicated.ini"
     ini.write_text(CONFIG.format(root=root))
     with cloudmap.open(ini) as db:

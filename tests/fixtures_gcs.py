@@ -45,6 +45,8 @@ EMULATOR_GAPS: dict[str, str] = {
     "test_get_many_reports_missing_and_changed_keys": _READ,
     "test_reread_of_unchanged_value_transfers_no_body": _READ_NOT,
     "test_blind_reads_revalidate_and_see_new_values": _READ_NOT,
+    "test_stale_read_raises_through_the_async_api": _READ,
+    "test_stale_delete_raises_through_the_async_api": _DELETE,
 }
 """Tests (by name) that fail on fake-gcs-server only, with the reason."""
 

@@ -24,6 +24,7 @@ from azure.storage.blob import (
 from cloudmap import codecs
 from cloudmap.errors import (
     AccessDeniedError,
+    ConfigError,
     ContainerNotFoundError,
     EtagMismatchError,
     KeyExistsError,
@@ -338,12 +339,14 @@ def test_an_injected_service_client_is_used_and_left_open(
 
 
 def test_constructor_arguments_are_checked(
-    azure_connection_string: str, azure_container: str
+    azure_connection_string: str, azure_container: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One source of client is required; an injected one is not reconfigured."""
-    with pytest.raises(ValueError, match="exactly one"):
+    """One source of client at most, else the environment; an injected one is not reconfigured."""
+    for name in ("CONNECTION_STRING", "ACCOUNT_NAME", "ACCOUNT_KEY", "SAS_TOKEN"):
+        monkeypatch.delenv(f"AZURE_STORAGE_{name}", raising=False)
+    with pytest.raises(ConfigError, match="AZURE_STORAGE_CONNECTION_STRING"):
         AzureBlobStore(azure_container)
-    with pytest.raises(ValueError, match="exactly one"):
+    with pytest.raises(ValueError, match="at most one"):
         AzureBlobStore(
             azure_container,
             connection_string=azure_connection_string,

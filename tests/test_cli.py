@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -223,6 +224,23 @@ def test_demo_proves_no_task_ran_twice(tmp_path: Path, env: dict[str, str]) -> N
     assert len(report["runs_per_worker"]) == 3
     text = cli(env, "demo", "--workers", 2, "--tasks", 6)
     assert b"every task ran exactly once" in text.stdout
+
+
+def test_lock_demo_prints_tokens_and_the_takeover(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """demo --lock: tokens 1..n, one per term, and the killed holder taken over."""
+    result = cli(env, "--json", "demo", "--lock", "--workers", 3, "--dir", tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    tokens = [term["token"] for term in report["terms"]]
+    assert tokens == [1, 2, 3, 4, 5] == list(range(1, report["counter"] + 1))
+    assert report["killed"] == ["worker-0"]
+    assert [term["takeover"] for term in report["terms"]].count(True) == 1
+    text = cli(env, "demo", "--lock", "--workers", 2)
+    assert re.search(rb"token [23]: worker-1 took over after 2\.\d s", text.stdout)
+    assert b"every killed holder taken over" in text.stdout
 
 
 def test_repair_brings_a_lagging_replica_in_line(

@@ -12,8 +12,11 @@ from cloudmap.errors import (
     CodecError,
     ConfigError,
     EtagMismatchError,
+    FencedError,
     KeyExistsError,
     KeySyncError,
+    LockLost,
+    LockTimeout,
     ReplicationError,
     StoreError,
     TransientStoreError,
@@ -87,3 +90,25 @@ def test_replication_error_reports_applied_and_failed_replicas() -> None:
     assert exc.applied == ["local"]
     assert exc.failed == ["s3"]
     assert "repair()" in str(exc)
+
+
+def test_lease_errors_name_key_and_tokens_and_survive_pickling() -> None:
+    """FencedError (a KeySyncError), LockLost and LockTimeout say what happened."""
+    fenced = FencedError("state", token=1, fence=2, actual_etag='"9"', store="s3://b")
+    lost = LockLost("locks/job", 3, "its ttl passed before renew")
+    timeout = LockTimeout("lock 'job' was not acquired within 5 s")
+    assert isinstance(fenced, KeySyncError)
+    assert isinstance(timeout, TimeoutError)
+    for part in ("'state'", "token 2", "token 1", "s3://b"):
+        assert part in str(fenced)
+    assert "'locks/job' (token 3) was lost: its ttl passed" in str(lost)
+    for exc in (fenced, lost, timeout):
+        copy = pickle.loads(pickle.dumps(exc))
+        assert (type(copy), str(copy)) == (type(exc), str(exc))
+    copy = pickle.loads(pickle.dumps(fenced))
+    assert (copy.key, copy.token, copy.fence, copy.actual_etag) == (
+        "state",
+        1,
+        2,
+        '"9"',
+    )

@@ -108,10 +108,17 @@ def test_len_contains_and_iteration_send_nothing(
     assert log.exchanges() == []
 
 
-def test_sync_with_cloud_sends_one_listing_per_page(
-    provider: str, recorded: tuple[Store, Log], request: pytest.FixtureRequest
+@pytest.mark.parametrize("refresh", ["sync_with_cloud", "changes"])
+def test_refresh_sends_one_listing_per_page(
+    provider: str,
+    recorded: tuple[Store, Log],
+    request: pytest.FixtureRequest,
+    refresh: str,
 ) -> None:
-    """sync_with_cloud() over N keys sends ceil(N / page) listings and no per-key request."""
+    """sync_with_cloud() and changes() over N new keys send ceil(N / page) listings.
+
+    And no per-key request.
+    """
     store, log = recorded
     n = SYNC_KEYS[provider]
     factory: StoreFactory = request.getfixturevalue(f"{provider}_store_factory")
@@ -119,7 +126,7 @@ def test_sync_with_cloud_sends_one_listing_per_page(
         writer.set_many({f"k{i:05d}": b"" for i in range(n)})
     with CloudMapping[bytes](store, sync_initially=False) as m:
         log.clear()
-        m.sync_with_cloud()
+        getattr(m, refresh)()
         assert len(m) == n
     listings = log.exchanges()
     assert len(listings) == math.ceil(n / PAGE[provider])

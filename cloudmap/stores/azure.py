@@ -34,6 +34,7 @@ import re
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from cloudmap._extras import require
 from cloudmap.errors import (
     AccessDeniedError,
     ContainerNotFoundError,
@@ -43,6 +44,7 @@ from cloudmap.errors import (
     TransientStoreError,
 )
 from cloudmap.store import Entry, ListedKey, validate_key
+from cloudmap.stores._azure_account import discover_account
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -152,6 +154,12 @@ def _summary(exc: Exception) -> str:
     )
 
 
+def _failed(operation: str, key: str, store: str, exc: Exception) -> str:
+    """`<operation> '<key>' in <store> failed: ...`; no key for container calls."""
+    what = f"{operation} {key!r}" if key else operation
+    return f"{what} in {store} failed: {_summary(exc)}"
+
+
 def _is_transient(exc: Exception) -> bool:
     from azure.core import exceptions as az  # noqa: PLC0415
 
@@ -180,7 +188,7 @@ def _map_azure_errors(
         if _code(exc) == "BlobAlreadyExists":
             raise KeyExistsError(key, store=store) from exc
         raise StoreError(
-            f"{operation} {key!r} in {store} failed: {_summary(exc)}",
+            _failed(operation, key, store, exc),
             key=key,
             store=store,
         ) from exc
@@ -199,12 +207,12 @@ def _map_azure_errors(
                 key, expected_etag=if_match, store=store, message=msg
             ) from exc
         raise StoreError(
-            f"{operation} {key!r} in {store} failed: {_summary(exc)}",
+            _failed(operation, key, store, exc),
             key=key,
             store=store,
         ) from exc
     except az.AzureError as exc:
-        message = f"{operation} {key!r} in {store} failed: {_summary(exc)}"
+        message = _failed(operation, key, store, exc)
         if getattr(exc, "status_code", None) in _ACCESS_DENIED:
             raise AccessDeniedError(message, key=key, store=store) from exc
         if _is_transient(exc):
@@ -248,6 +256,8 @@ class AzureBlobStore:
         credential: anything the SDK accepts: a `TokenCredential` such as
             `DefaultAzureCredential()`, an account key, a SAS token.
         connection_string: a storage connection string, instead of `account_url`.
+        account_name: the storage account, instead of `account_url`; its
+            credential is found as below.
         create: create the container (at construction) if it does not exist;
             otherwise a missing one raises `ContainerNotFoundError` on first use.
         max_single_put_size: values up to this many bytes go in one Put Blob;
@@ -259,7 +269,13 @@ class AzureBlobStore:
         **client_kwargs: passed to `ContainerClient`, e.g. `retry_total=3`,
             `transport=...`, `max_block_size=...`.
 
-    Exactly one of `client`, `account_url` and `connection_string` is required.
+    At most one of `client`, `account_url`, `connection_string` and
+    `account_name` may be given. With none (or only `account_name`), the account
+    and credential are found as the Azure SDKs and adlfs find them:
+    `AZURE_STORAGE_CONNECTION_STRING`, else `AZURE_STORAGE_ACCOUNT_NAME` with
+    `AZURE_STORAGE_ACCOUNT_KEY` or `AZURE_STORAGE_SAS_TOKEN`, else
+    `DefaultAzureCredential` when `azure-identity` is installed; with nothing
+    found, `MissingCredentialsError` names the variables.
     A client built here makes one attempt per request (`retry_total=0`): an SDK
     retry of a conditional write whose first attempt landed would fail its own
     precondition and look like a conflict. `cloudmap.retry` retries instead and
@@ -274,11 +290,18 @@ class AzureBlobStore:
         account_url: str | None = None,
         credential: Any = None,
         connection_string: str | None = None,
+        account_name: str | None = None,
         create: bool = False,
         max_single_put_size: int | None = None,
         max_pool_connections: int = 32,
         **client_kwargs: Any,
     ) -> None:
+        require(
+            "azure.storage.blob",
+            extra="azure",
+            purpose="AzureBlobStore (az:// targets)",
+            package="azure-storage-blob",
+        )
         if max_single_put_size is not None:
             client_kwargs["max_single_put_size"] = max_single_put_size
         if client is None and not {"transport", "session"} & client_kwargs.keys():
@@ -290,6 +313,7 @@ class AzureBlobStore:
             account_url=account_url,
             credential=credential,
             connection_string=connection_string,
+            account_name=account_name,
             client_kwargs=client_kwargs,
         )
         self._name = (
@@ -310,15 +334,23 @@ class AzureBlobStore:
         account_url: str | None,
         credential: Any,
         connection_string: str | None,
+        account_name: str | None,
         client_kwargs: dict[str, Any],
     ) -> ContainerClient:
         from azure.storage.blob import BlobServiceClient, ContainerClient  # noqa: PLC0415
 
-        sources = [s for s in (client, account_url, connection_string) if s is not None]
+        sources = [
+            s
+            for s in (client, account_url, connection_string, account_name)
+            if s is not None
+        ]
         if client is None:
             client_kwargs = {"retry_total": 0, **client_kwargs}
         if len(sources) > 1:
-            msg = "pass exactly one of client, account_url and connection_string"
+            msg = (
+                "pass at most one of client, account_url, connection_string and "
+                "account_name"
+            )
             raise ValueError(msg)
         if client is not None:
             if credential is not None or client_kwargs:
@@ -344,8 +376,22 @@ class AzureBlobStore:
             return ContainerClient(
                 account_url, container_name, credential=credential, **client_kwargs
             )
-        msg = "pass exactly one of client, account_url and connection_string"
-        raise ValueError(msg)
+        found = discover_account(
+            container_name, account_name=account_name, credential=credential
+        )
+        if found.connection_string is not None:
+            return ContainerClient.from_connection_string(
+                found.connection_string,
+                container_name,
+                credential=found.credential,
+                **client_kwargs,
+            )
+        return ContainerClient(
+            found.account_url,
+            container_name,
+            credential=found.credential,
+            **client_kwargs,
+        )
 
     def _create_container(self) -> None:
         from azure.core.exceptions import ResourceExistsError  # noqa: PLC0415

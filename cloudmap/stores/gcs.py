@@ -22,6 +22,7 @@ import threading
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from cloudmap._extras import require
 from cloudmap.errors import (
     AccessDeniedError,
     ConfigError,
@@ -29,6 +30,7 @@ from cloudmap.errors import (
     EtagMismatchError,
     KeyExistsError,
     KeySyncError,
+    MissingCredentialsError,
     StoreError,
     TransientStoreError,
 )
@@ -94,6 +96,9 @@ class GCSStore:
     GCS, whose 404 names the bucket).
     """
 
+    min_lock_ttl = 3.0
+    """GCS allows about one write per second per object: leases need ttl >= 3 s."""
+
     def __init__(
         self,
         bucket_name: str,
@@ -106,14 +111,24 @@ class GCSStore:
         retry: Any = None,
         max_pool_connections: int = 32,
     ) -> None:
-        from google.cloud import storage  # noqa: PLC0415
-
+        storage = require(
+            "google.cloud.storage",
+            extra="gcs",
+            purpose="GCSStore (gs:// targets)",
+            package="google-cloud-storage",
+        )
         self._bucket_name = bucket_name
         self._endpoint_url = endpoint_url
         self._retry: dict[str, Any] = {} if retry is SDK_DEFAULT else {"retry": retry}
         self._owns_client = client is None
         if client is None:
-            client = _new_client(storage, project, credentials, endpoint_url)
+            client = _new_client(
+                storage,
+                bucket_name,
+                project=project,
+                credentials=credentials,
+                endpoint_url=endpoint_url,
+            )
             _size_pool(client, max_pool_connections)
         self._client = client
         self._bucket = client.bucket(bucket_name)
@@ -188,7 +203,10 @@ class GCSStore:
         from google.api_core import exceptions as gexc  # noqa: PLC0415
 
         if self._client.project is None:
-            msg = f"create=True needs a project to create bucket {self._bucket_name!r}"
+            msg = (
+                f"creating bucket {self._bucket_name!r} needs a project: pass "
+                "project= (?project= in a gs:// URL) or set GOOGLE_CLOUD_PROJECT"
+            )
             raise ConfigError(msg)
         # A 409 says it exists already: create=True only makes sure it does.
         with (
@@ -344,8 +362,21 @@ class GCSStore:
         self.close()
 
 
+_NO_CREDENTIALS = (
+    "gs://{}: no Google Cloud credentials found: looked at "
+    "GOOGLE_APPLICATION_CREDENTIALS, gcloud's application default credentials "
+    "(run `gcloud auth application-default login`) and the GCE metadata server; "
+    "for an emulator pass ?endpoint=URL (or endpoint_url=)"
+)
+
+
 def _new_client(
-    storage: Any, project: str | None, credentials: Any, endpoint_url: str | None
+    storage: Any,
+    bucket: str,
+    *,
+    project: str | None,
+    credentials: Any,
+    endpoint_url: str | None,
 ) -> Any:
     kwargs: dict[str, Any] = {}
     # Omitted, the project is looked up in the environment. An explicit None
@@ -359,7 +390,14 @@ def _new_client(
             from google.auth.credentials import AnonymousCredentials  # noqa: PLC0415
 
             credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
-    client = storage.Client(credentials=credentials, **kwargs)
+    from google.auth.exceptions import DefaultCredentialsError  # noqa: PLC0415
+
+    try:
+        client = storage.Client(credentials=credentials, **kwargs)
+    except DefaultCredentialsError as exc:
+        raise MissingCredentialsError(
+            _NO_CREDENTIALS.format(bucket), store=f"gs://{bucket}"
+        ) from exc
     # google-cloud-storage 3.x fetches each bucket's metadata in a background
     # thread, only to label OpenTelemetry spans: an extra request (needing
     # storage.buckets.get) outside the one request per operation we promise.

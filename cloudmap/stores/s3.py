@@ -24,6 +24,7 @@ import contextlib
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from cloudmap._extras import require
 from cloudmap._redact import redact_from_logs
 from cloudmap.errors import (
     AccessDeniedError,
@@ -32,6 +33,7 @@ from cloudmap.errors import (
     EtagMismatchError,
     KeyExistsError,
     KeySyncError,
+    MissingCredentialsError,
     StoreError,
     TransientStoreError,
 )
@@ -93,6 +95,11 @@ _PRECONDITION_FAILED = 412
 _DENIED_STATUSES = frozenset({401, 403})
 
 
+_CREDENTIAL_CHAIN = (
+    "boto3 looked at AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, "
+    "~/.aws/credentials and ~/.aws/config, SSO, the container credential "
+    "endpoint and the EC2 instance metadata service"
+)
 _BOTOCORE_LOGGERS = ("botocore.auth", "botocore.endpoint", "botocore.parsers")
 
 
@@ -169,6 +176,7 @@ class S3Store:
         config: Config | None = None,
         engine: str = "boto3",
     ) -> None:
+        require("boto3", extra="s3", purpose="S3Store (s3:// targets)")
         if not bucket:
             raise ConfigError("an S3 bucket name is required")
         if multipart_threshold < _MIN_PART_SIZE:
@@ -605,8 +613,8 @@ def _map_s3_errors(
         msg = f"{store}: network failure on key {key!r}: {exc}"
         raise TransientStoreError(msg, key=key, store=store) from exc
     except (NoCredentialsError, PartialCredentialsError) as exc:
-        msg = f"{store}: no usable AWS credentials: {exc}"
-        raise AccessDeniedError(msg, key=key, store=store) from exc
+        msg = f"{store}: {exc}: {_CREDENTIAL_CHAIN}"
+        raise MissingCredentialsError(msg, key=key, store=store) from exc
     except BotoCoreError as exc:
         msg = f"{store}: S3 request failed on key {key!r}: {exc}"
         raise StoreError(msg, key=key, store=store) from exc

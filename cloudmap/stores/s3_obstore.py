@@ -31,9 +31,9 @@ import re
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from cloudmap._extras import require
 from cloudmap.errors import (
     AccessDeniedError,
-    ConfigError,
     ContainerNotFoundError,
     EtagMismatchError,
     StoreError,
@@ -254,16 +254,11 @@ def make_obstore_engine(
     """Build the obstore engine of one bucket, with boto3's credentials.
 
     Raises:
-        ConfigError: obstore is not installed (the `fast` extra).
+        MissingDependencyError: obstore is not installed (the `fast` extra).
     """
-    try:
-        from obstore.store import S3Store as ObstoreS3Store  # noqa: PLC0415
-    except ImportError as exc:
-        msg = (
-            "engine='obstore' needs the 'fast' extra: "
-            f"pip install 'cloudmap[fast]' ({exc})"
-        )
-        raise ConfigError(msg) from exc
+    require("obstore", extra="fast", purpose="S3Store(engine='obstore')")
+    from obstore.store import S3Store as ObstoreS3Store  # noqa: PLC0415
+
     config: dict[str, Any] = {
         "region": region_name,
         # Path style unless asked otherwise: what S3-compatible endpoints want,

@@ -7,11 +7,14 @@ type-check the way users write it.
 from __future__ import annotations
 
 from cloudmap import (
+    AsyncCloudMapping,
     AzureBlobStore,
     CacheSpec,
+    Changes,
     CloudMapping,
     GCSStore,
     KeySyncError,
+    Lease,
     LocalMapping,
     LocalStore,
     MemoryStore,
@@ -20,6 +23,7 @@ from cloudmap import (
     Store,
     Verdict,
     codecs,
+    open_async,
     verify,
 )
 
@@ -57,6 +61,40 @@ def mappings_are_typed(store: Store) -> int:
     return total
 
 
+def coordination_is_typed(store: Store) -> list[tuple[str, str]]:
+    """A lease fences modify; changes() and watch() yield Changes."""
+    counter: CloudMapping[int] = CloudMapping(store, codec=codecs.json())
+    lease: Lease = counter.lock("job", ttl=30, timeout=120, auto_renew=True)
+    with lease:
+        token: int = lease.token
+        held: bool = lease.held
+        total: int = counter.modify("n", lambda n: n + token, default=0, fence=lease)
+    if lease.acquire(blocking=False):
+        lease.release()
+    counter.restore_etags(dict(counter.etags))
+    found: Changes = counter.changes("cfg/", apply=False)
+    batches: list[Changes] = list(counter.watch(10, 0.1, stop=lambda: held))
+    del total, batches
+    return list(found)
+
+
+def optional_codecs_compose(store: Store, key: bytes) -> codecs.Codec:
+    """The optional codecs chain with `|` like the built-in ones."""
+    chain: codecs.Codec = (
+        codecs.json(fast=True)
+        | codecs.zstd(3, max_size=2**20)
+        | codecs.encrypted({"k1": key})
+    )
+    typed: CloudMapping[object] = CloudMapping(
+        store, codec=codecs.model(object, format="msgpack")
+    )
+    del typed
+    compact = codecs.msgpack() | codecs.zlib(9, max_size=codecs.DEFAULT_MAX_SIZE)
+    data: bytes = chain.dumps({"a": 1}, key="k")
+    chain.loads(data, key="k", metadata={codecs.KEY_ID_METADATA_KEY: "k1"})
+    return compact
+
+
 def servers_are_verified(store: Store) -> int:
     """verify() takes a store or a target and returns a Verdict; verify=True is a flag."""
     verdict: Verdict = verify(store)
@@ -65,3 +103,18 @@ def servers_are_verified(store: Store) -> int:
     checked: CloudMapping[bytes] = CloudMapping(store, verify=True)
     del checked, ignored
     return verdict.exit_code + by_target.exit_code
+
+
+async def async_mappings_are_typed(store: Store) -> int:
+    """AsyncCloudMapping[V] awaits V; open_async gives a context manager."""
+    counters: AsyncCloudMapping[int] = AsyncCloudMapping(
+        CloudMapping(store, codec=codecs.json()), max_workers=8
+    )
+    async with counters:
+        total: int = await counters.modify("n", lambda n: n + 1, default=0)
+        await counters.set("other", total)
+        keys: list[str] = [key async for key in counters]
+        del keys
+    async with await open_async("/tmp/cloudmap", codec="json") as m:
+        await m.create("k", total)
+    return total
