@@ -25,6 +25,7 @@ from cloudmap.errors import (
     ConfigError,
     ContainerNotFoundError,
     EtagMismatchError,
+    MissingCredentialsError,
     StoreError,
     TransientStoreError,
 )
@@ -334,3 +335,34 @@ def test_aws_s3_mapping_on_the_obstore_engine(s3_endpoint: str, s3_bucket: str) 
     assert m["k"] == {"a": 1}
     assert "engine='obstore'" in repr(m.store)
     m.close()
+
+
+def test_credentials_from_boto3s_chain(
+    s3_endpoint: str, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without explicit keys the engine signs through boto3's chain (moto checks no signature)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "from-env")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "from-env")
+    store = S3Store(
+        s3_bucket, endpoint_url=s3_endpoint, region_name="us-east-1", engine="obstore"
+    )
+    etag = store.put("k", b"1", if_none_match=True)
+    entry = store.get("k")
+    assert entry is not None
+    assert entry.etag == etag
+    store.close()
+
+
+def test_no_credentials_anywhere_is_missing_credentials(
+    s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With nothing in boto3's chain the engine says where it looked."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(MissingCredentialsError, match="AWS_ACCESS_KEY_ID"):
+        S3Store(
+            "b", endpoint_url=s3_endpoint, region_name="us-east-1", engine="obstore"
+        )

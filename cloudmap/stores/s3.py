@@ -95,7 +95,7 @@ _PRECONDITION_FAILED = 412
 _DENIED_STATUSES = frozenset({401, 403})
 
 
-_CREDENTIAL_CHAIN = (
+CREDENTIAL_CHAIN = (
     "boto3 looked at AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, "
     "~/.aws/credentials and ~/.aws/config, SSO, the container credential "
     "endpoint and the EC2 instance metadata service"
@@ -613,7 +613,7 @@ def _map_s3_errors(
         msg = f"{store}: network failure on key {key!r}: {exc}"
         raise TransientStoreError(msg, key=key, store=store) from exc
     except (NoCredentialsError, PartialCredentialsError) as exc:
-        msg = f"{store}: {exc}: {_CREDENTIAL_CHAIN}"
+        msg = f"{store}: {exc}: {CREDENTIAL_CHAIN}"
         raise MissingCredentialsError(msg, key=key, store=store) from exc
     except BotoCoreError as exc:
         msg = f"{store}: S3 request failed on key {key!r}: {exc}"

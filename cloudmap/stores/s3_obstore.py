@@ -36,11 +36,12 @@ from cloudmap.errors import (
     AccessDeniedError,
     ContainerNotFoundError,
     EtagMismatchError,
+    MissingCredentialsError,
     StoreError,
     TransientStoreError,
 )
 from cloudmap.store import Entry, ListedKey
-from cloudmap.stores.s3 import precondition_failed
+from cloudmap.stores.s3 import CREDENTIAL_CHAIN, precondition_failed
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -253,8 +254,12 @@ def make_obstore_engine(
 ) -> ObstoreEngine:
     """Build the obstore engine of one bucket, with boto3's credentials.
 
+    Without explicit keys, boto3's credential chain is asked now (boto3 itself
+    asks at the first request).
+
     Raises:
         MissingDependencyError: obstore is not installed (the `fast` extra).
+        MissingCredentialsError: boto3's chain found no credentials.
     """
     require("obstore", extra="fast", purpose="S3Store(engine='obstore')")
     from obstore.store import S3Store as ObstoreS3Store  # noqa: PLC0415
@@ -287,11 +292,16 @@ def make_obstore_engine(
         from obstore.auth.boto3 import Boto3CredentialProvider  # noqa: PLC0415
 
         session = boto3.session.Session(profile_name=profile_name)
+        try:
+            provider = Boto3CredentialProvider(session)
+        except ValueError as exc:  # boto3's chain found nothing
+            msg = f"{name}: unable to locate credentials: {CREDENTIAL_CHAIN}"
+            raise MissingCredentialsError(msg, store=name) from exc
         store = ObstoreS3Store(
             bucket,
             client_options=options,
             retry_config=retry,
-            credential_provider=Boto3CredentialProvider(session),
+            credential_provider=provider,
             **config,
         )
     return ObstoreEngine(store, name=name)
