@@ -1,27 +1,19 @@
 """The obstore engine of `S3Store`: reads, small writes and listings in Rust.
 
 `S3Store(..., engine="obstore")` sends GetObject, single-part PutObject and
-ListObjectsV2 through obstore (the `object_store` crate), which spends a
-fraction of boto3's client CPU per request. Its conditions ride in the same
-request, checked by S3: `mode="create"` (`If-None-Match: *`), `mode={"e_tag":
-etag}` (`If-Match`), and `if_match` / `if_none_match` on reads.
+ListObjectsV2 through obstore (the `object_store` crate), at a fraction of
+boto3's client CPU per request. Conditions ride in the same request: `mode=
+"create"` (`If-None-Match: *`), `mode={"e_tag": etag}` (`If-Match`), and
+`if_match` / `if_none_match` on reads. What obstore cannot do stays on the
+boto3 path, so nothing is written unconditionally or read-then-written:
+`delete` (obstore's takes no condition), values over the multipart threshold
+(its multipart completion carries none), keys it refuses (empty, `.` or `..`
+segments, control characters; a listing meeting one goes on with boto3),
+metadata names it reads as standard headers (`Content-Type`, ...), listings
+under a prefix not ending in `/` (it lists whole path segments).
 
-What obstore cannot do stays on the boto3 path of `S3Store`, so nothing is
-ever written unconditionally or read-then-written:
-
-- `delete`: obstore's delete takes no condition;
-- values over the multipart threshold: obstore's multipart upload carries no
-  condition on its completion;
-- keys that obstore refuses (an empty, `.` or `..` segment, control
-  characters) and metadata names that obstore reads as standard attributes
-  (`Content-Type`, ...); its listings of such keys fail, and boto3 goes on.
-
-obstore also strips a leading or trailing `/` from every key it lists, which
-no caller can detect: this engine refuses to write such keys (`ValueError`),
-and a bucket where another tool wrote them needs the boto3 engine.
-- listings under a prefix that does not end in `/`: obstore lists whole path
-  segments only.
-
+obstore strips a leading or trailing `/` from every key it lists, which no
+caller can detect: this engine refuses to write such keys (`ValueError`).
 obstore is imported when such a store is built, never by `import cloudmap`.
 """
 
