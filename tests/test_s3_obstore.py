@@ -366,3 +366,15 @@ def test_no_credentials_anywhere_is_missing_credentials(
         S3Store(
             "b", endpoint_url=s3_endpoint, region_name="us-east-1", engine="obstore"
         )
+
+
+def test_endpoint_from_the_environment_is_obstores_too(
+    s3_endpoint: str, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS_ENDPOINT_URL_S3 sends both engines' requests to the same server."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint)
+    store = S3Store(s3_bucket, engine="obstore", **MOTO_CREDENTIALS)
+    etag = store.put("k", b"1", if_none_match=True)
+    assert [k.etag for k in store.list()] == [etag]
+    store.delete("k", if_match=etag)
+    store.close()

@@ -243,7 +243,8 @@ class S3Store:
             self._fast = make_obstore_engine(
                 bucket,
                 name=self.name,
-                endpoint_url=endpoint_url,
+                # boto3's own resolution, AWS_ENDPOINT_URL_S3 and profiles included.
+                endpoint_url=endpoint_url or self._client.meta.endpoint_url,
                 region_name=self._client.meta.region_name,
                 aws_access_key_id=aws_access_key_id,
                 aws_secret_access_key=aws_secret_access_key,

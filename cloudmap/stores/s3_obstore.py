@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from cloudmap._extras import require
 from cloudmap.errors import (
@@ -47,14 +48,8 @@ __all__ = ["NotAPathError", "ObstoreEngine", "make_obstore_engine"]
 _PAGE_SIZE = 1000
 # obstore reads these attribute names as headers, not as x-amz-meta-* metadata.
 _STANDARD_ATTRIBUTES = frozenset(
-    {
-        "cache-control",
-        "content-disposition",
-        "content-encoding",
-        "content-language",
-        "content-type",
-        "storage-class",
-    }
+    {"cache-control", "content-disposition", "content-encoding"}
+    | {"content-language", "content-type", "storage-class"}
 )
 _STATUS = re.compile(r"status code: (\d{3})")
 _TRANSIENT_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
@@ -256,6 +251,9 @@ def make_obstore_engine(
     require("obstore", extra="fast", purpose="S3Store(engine='obstore')")
     from obstore.store import S3Store as ObstoreS3Store  # noqa: PLC0415
 
+    host = urlsplit(endpoint_url or "").hostname or ""
+    if host.endswith(".amazonaws.com"):
+        endpoint_url = None  # AWS itself: obstore builds its URLs from the region
     config: dict[str, Any] = {
         "region": region_name,
         # Path style unless asked otherwise: what S3-compatible endpoints want,
