@@ -45,13 +45,8 @@ def s3_store_factory(s3_endpoint: str, s3_bucket: str) -> Callable[[], Store]:
 
 
 @pytest.fixture
-def s3_obstore_store_factory(s3_endpoint: str, s3_bucket: str) -> Callable[[], Store]:
+def s3_obstore_store_factory(
+    s3_store_factory: Callable[[], Store],
+) -> Callable[[], Store]:
     """Like s3_store_factory, on the obstore engine (reads, writes, listings)."""
-    return functools.partial(
-        S3Store,
-        s3_bucket,
-        endpoint_url=s3_endpoint,
-        config=NO_RETRIES,
-        engine="obstore",
-        **MOTO_CREDENTIALS,
-    )
+    return functools.partial(s3_store_factory, engine="obstore")
