@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             proc.kill()
             proc.wait()
-    print(_table(results, n))
+    print(table(results, n))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
@@ -220,7 +220,7 @@ def _run_all(endpoint: str, n: int, lists: int, runs: int) -> dict[str, Any]:
     }
 
 
-def _table(results: dict[str, Any], n: int) -> str:
+def table(results: dict[str, Any], n: int) -> str:
     lines = [
         f"client CPU / wall per request in ms ({n} keys of 1 KiB; list: per page)",
         f"{'op':<10}" + "".join(f"{name:>22}" for name in results),

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from benchmarks import engines
 from cloudmap import CacheSpec, CloudMapping, codecs
 from cloudmap.config import read_config
 from cloudmap.errors import (
@@ -33,6 +34,7 @@ from cloudmap.providers import AWSS3Mapping
 from cloudmap.retry import outcome_unknown
 from cloudmap.stores.s3 import S3Store
 from cloudmap.targets import open_store
+from tests.emulators import make_s3_bucket
 from tests.fault_proxy import FaultProxy, WireFault
 from tests.fixtures_s3 import MOTO_CREDENTIALS
 
@@ -378,3 +380,19 @@ def test_endpoint_from_the_environment_is_obstores_too(
     assert [k.etag for k in store.list()] == [etag]
     store.delete("k", if_match=etag)
     store.close()
+
+
+def test_engines_benchmark_runs_every_implementation(
+    s3_endpoint: str, unique_name: str
+) -> None:
+    """benchmarks/engines.py measures each op of each implementation (3 keys)."""
+    results = {}
+    for number, (name, make) in enumerate(engines.IMPLS.items()):
+        bucket = make_s3_bucket(s3_endpoint, f"{unique_name[:50]}-{number}")
+        figures = engines.run_once(make(s3_endpoint, bucket), 3, 1)
+        assert set(figures) == set(engines.OPS)
+        assert all(cpu > 0 and wall > 0 for cpu, wall in figures.values())
+        results[name] = {
+            op: {"cpu_ms": cpu, "wall_ms": wall} for op, (cpu, wall) in figures.items()
+        }
+    assert "boto3/obstore CPU" in engines.table(results, 3)
