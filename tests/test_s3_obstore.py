@@ -396,3 +396,21 @@ def test_engines_benchmark_runs_every_implementation(
             op: {"cpu_ms": cpu, "wall_ms": wall} for op, (cpu, wall) in figures.items()
         }
     assert "boto3/obstore CPU" in engines.table(results, 3)
+
+
+@pytest.mark.parametrize("key", ["a b/é%20+?#", "pct%41", "x\\y", "ünï/ç*ö", "~!$&'()"])
+def test_unusual_keys_are_the_same_on_both_engines(
+    fast: S3Store, sdk: S3Store, key: str
+) -> None:
+    """Keys obstore can name are written, read and listed verbatim by either engine."""
+    etag = fast.put(key, b"1", if_none_match=True)
+    entry = sdk.get(key, if_match=etag)
+    assert entry is not None
+    assert entry.data == b"1"
+    assert [k.key for k in sdk.list()] == [key]
+    assert [k.key for k in fast.list()] == [key]
+    sdk.delete(key, if_match=etag)
+    sdk.put(key, b"2")
+    got = fast.get(key)
+    assert got is not None
+    assert got.data == b"2"
