@@ -83,6 +83,7 @@ _OPTIONS: dict[str, dict[str, str | None]] = {
         "key_secret": "aws_secret_access_key",
         "endpoint_url": "endpoint_url",
         "region": "region_name",
+        "engine": "engine",
     },
     "azure": {
         "container_name": None,

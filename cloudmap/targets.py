@@ -4,7 +4,7 @@
 |---|---|
 | `path/to/dir`, `file:///abs/dir` | `LocalStore` (`?fsync=false`) |
 | `memory://name/prefix` | a process-wide `MemoryStore` registered under `name` |
-| `s3://bucket/prefix` | `S3Store` (`?endpoint=`, `?region=`, `?addressing_style=`) |
+| `s3://bucket/prefix` | `S3Store` (`?endpoint=`, `?region=`, `?engine=`, ...) |
 | `az://container/prefix` | `AzureBlobStore` (`?account=`, `?endpoint=`) |
 | `gs://bucket/prefix` | `GCSStore` (`?project=`, `?endpoint=`) |
 
@@ -283,6 +283,7 @@ _URL_OPTIONS: dict[str, dict[str, str]] = {
         "addressing_style": "addressing_style",
         "request_checksum_calculation": "request_checksum_calculation",
         "response_checksum_validation": "response_checksum_validation",
+        "engine": "engine",
     },
     "azure": {
         "account": "account_name",
