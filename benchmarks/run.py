@@ -175,7 +175,9 @@ def sync(target: Target, n: int) -> list[Row]:
     runs: dict[str, Callable[[], int]] = {}
 
     def ours() -> int:
-        with CloudMapping(target.ours(), key_prefix=prefix, sync_initially=False) as m:
+        with CloudMapping(
+            target.ours(), key_prefix=prefix, prefix_separator="", sync_initially=False
+        ) as m:
             _reset(target)
             m.sync_with_cloud()
             return len(m)

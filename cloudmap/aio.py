@@ -292,7 +292,7 @@ def _open_mapping(
     chain = _codec(codec, None)
     if isinstance(target, Store):
         return CloudMapping(target, codec=chain, **options)
-    if _is_config(target):
+    if _is_config(os.fspath(target)):
         if options:
             msg = f"{os.fspath(target)}: mapping options come from the ini file"
             raise ConfigError(msg)

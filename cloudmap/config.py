@@ -25,7 +25,7 @@ Several providers: `providers = a, b` (writes go to all, reads come from the
 first, as a `ReplicatedMapping`), `provider_routing = all` (cshelve's
 `strategy = all` is accepted too), and a section per provider with its own
 `[a.compression]`, `[a.encryption]` and `[a.provider_params]`. `$NAME` in any
-value reads an environment variable.
+value reads an environment variable (`$$` is a literal `$`).
 
 `[compression]` takes `algorithm = zlib` (level -1..9) or `zstd` (level 1..22,
 the `zstd` extra). `[encryption]` (AES-256-GCM, the `crypto` extra) takes
@@ -33,13 +33,21 @@ the `zstd` extra). `[encryption]` (AES-256-GCM, the `crypto` extra) takes
 `key.id1 = $VAR` line per id, the first being current; keys must come from
 environment variables, never from the file itself.
 
-Every mistake is a `ConfigError` naming the file, the section and the key.
+`provider = in-memory` gives a fresh, empty store on every `open()`, as cshelve
+does; `persist-key = NAME` (or `name = NAME`) shares the process-wide store
+`memory://NAME` instead.
+
+Every mistake is a `ConfigError` naming the file, the section and the key, with
+the closest valid name when one is misspelt; no error ever shows a value from
+the file.
 """
 
 from __future__ import annotations
 
 import configparser
+import difflib
 import importlib
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,11 +57,13 @@ from cloudmap.codecs import Codec, zlib, zstd
 from cloudmap.errors import ConfigError
 from cloudmap.mapping import CloudMapping
 from cloudmap.store import Store, validate_key
-from cloudmap.targets import build_store, expand_env, parse_flag
+from cloudmap.stores.memory import MemoryStore
+from cloudmap.targets import build_store, expand_env, parse_flag, store_class
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Mapping, MutableMapping
+    from collections.abc import Iterable, Mapping, MutableMapping
+    from typing import NoReturn
 
 __all__ = ["ProviderConfig", "mapping_from_config", "read_config"]
 
@@ -73,6 +83,7 @@ _OPTIONS: dict[str, dict[str, str | None]] = {
         "key_secret": "aws_secret_access_key",
         "endpoint_url": "endpoint_url",
         "region": "region_name",
+        "engine": "engine",
     },
     "azure": {
         "container_name": None,
@@ -82,7 +93,7 @@ _OPTIONS: dict[str, dict[str, str | None]] = {
     },
     "gcs": {"bucket_name": None, "project": "project", "endpoint_url": "endpoint_url"},
     "local": {"folder_path": None},
-    "memory": {"name": None},
+    "memory": {"name": None, "persist-key": None},
 }
 _LOCATION = {
     "s3": "bucket_name",
@@ -93,6 +104,10 @@ _LOCATION = {
 }
 _COMMON = frozenset({"provider", "prefix", "verify"})
 _ROUTING = frozenset({"all"})
+# [default] options of a file with several providers (`verify` applies to all).
+_REPLICATION = frozenset({"providers", "provider_routing", "strategy", "verify"})
+_SUBSECTIONS = ("compression", "encryption", "provider_params")
+_COMPRESSION = frozenset({"algorithm", "level"})
 
 
 @dataclass(frozen=True)
@@ -103,14 +118,26 @@ class ProviderConfig:
     provider: str
     location: str
     prefix: str
-    kwargs: Mapping[str, Any]
+    kwargs: Mapping[str, Any] = field(repr=False)
     compression: int | None
     verify: bool = False
     algorithm: str = "zlib"
     encryption: Codec | None = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        # Option names only: values may be credentials.
+        return (
+            f"ProviderConfig(section={self.section!r}, provider={self.provider!r}, "
+            f"location={self.location!r}, prefix={self.prefix!r}, "
+            f"options={sorted(self.kwargs)!r}, compression={self.compression!r}, "
+            f"algorithm={self.algorithm!r}, verify={self.verify!r}, "
+            f"encrypted={self.encryption is not None!r})"
+        )
+
     def open_store(self, *, create: bool) -> Store:
-        """Construct this provider's store."""
+        """Construct this provider's store (a fresh one for unnamed in-memory)."""
+        if self.provider == "memory" and not self.location:
+            return MemoryStore()
         return build_store(self.provider, self.location, self.kwargs, create=create)
 
     def codec(self, base: Codec) -> Codec:
@@ -132,17 +159,16 @@ def read_config(path: str | os.PathLike[str]) -> list[ProviderConfig]:
             section and key.
     """
     file = Path(path)
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        with file.open(encoding="utf-8") as handle:
-            parser.read_file(handle)
-    except (OSError, configparser.Error) as exc:
-        raise ConfigError(f"{file}: cannot read the configuration: {exc}") from exc
+    parser = _parse(file)
     if not parser.has_section("default"):
         raise ConfigError(f"{file}: missing section [default]")
     default = parser["default"]
     if "providers" not in default:
+        _check_sections(file, parser, ["default"])
         return [_provider(file, parser, "default", "")]
+    for key in default:
+        if key not in _REPLICATION:
+            _unknown(f"{file}: [default]", key, _REPLICATION, "option")
     routing = default.get("provider_routing", default.get("strategy", "all")).strip()
     if routing not in _ROUTING:
         key = "provider_routing" if "provider_routing" in default else "strategy"
@@ -155,7 +181,72 @@ def read_config(path: str | os.PathLike[str]) -> list[ProviderConfig]:
         if not parser.has_section(name):
             msg = f"{file}: [default] providers: no [{name}] section for {name!r}"
             raise ConfigError(msg)
+    _check_sections(file, parser, ["default", *names])
     return [_provider(file, parser, name, f"{name}.") for name in names]
+
+
+def _parse(file: Path) -> configparser.ConfigParser:
+    """Read `file`; a parse error names the line, never its text.
+
+    The error is raised outside the handler, so it chains nothing that holds a
+    line of the file (a secret may be on it).
+    """
+    parser = configparser.ConfigParser(interpolation=None)
+    problem = None
+    try:
+        with file.open(encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except OSError as exc:
+        problem = f"cannot read the configuration: {exc.strerror or type(exc).__name__}"
+    except UnicodeDecodeError as exc:
+        problem = f"not UTF-8 text (byte {exc.start})"
+    except configparser.MissingSectionHeaderError as exc:
+        problem = f"line {exc.lineno}: an option before any [section] header"
+    except configparser.ParsingError as exc:
+        lines = ", ".join(str(lineno) for lineno, _ in exc.errors)
+        problem = f"line {lines}: not 'option = value' nor a [section] header"
+    except configparser.DuplicateSectionError as exc:
+        problem = f"line {exc.lineno}: section [{exc.section}] appears twice"
+    except configparser.DuplicateOptionError as exc:
+        problem = (
+            f"line {exc.lineno}: option {exc.option!r} appears twice in [{exc.section}]"
+        )
+    except configparser.Error as exc:
+        problem = f"cannot parse the configuration ({type(exc).__name__})"
+    if problem is not None:
+        raise ConfigError(f"{file}: {problem}")
+    return parser
+
+
+def _check_sections(
+    file: Path, parser: configparser.ConfigParser, providers: list[str]
+) -> None:
+    """Refuse a section no provider reads: most often a misspelt name."""
+    subs = [f"{name}.{sub}" for name in providers for sub in _SUBSECTIONS]
+    if providers == ["default"]:
+        subs = list(_SUBSECTIONS)
+    known = [*providers, *subs]
+    for section in parser.sections():
+        if section not in known:
+            _unknown(f"{file}:", f"[{section}]", [f"[{k}]" for k in known], "section")
+
+
+def _check_options(
+    file: Path, parser: configparser.ConfigParser, section: str, known: Iterable[str]
+) -> None:
+    if parser.has_section(section):
+        for key in parser[section]:
+            if key not in known:
+                _unknown(f"{file}: [{section}]", key, known, "option")
+
+
+def _unknown(where: str, name: str, known: Iterable[str], what: str) -> NoReturn:
+    """Raise the ConfigError for an unknown option or section, suggesting one."""
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    msg = f"{where} {name}: unknown {what} ({hint}known: {', '.join(names)})"
+    raise ConfigError(msg)
 
 
 def _provider(
@@ -171,17 +262,21 @@ def _provider(
         key: expand_env(value, where=f"{where} {key}") for key, value in options.items()
     }
     location_key = _LOCATION[provider]
-    location = values.get(location_key, "default" if provider == "memory" else "")
-    if not location:
-        raise ConfigError(f"{where} {location_key}: missing")
+    if provider == "memory":
+        location = values.get("persist-key", values.get("name", ""))
+    else:
+        location = values.get(location_key, "")
+        if not location:
+            raise ConfigError(f"{where} {location_key}: missing")
     kwargs = _store_kwargs(provider, values, where=where)
-    kwargs.update(_params(file, parser, f"{sub}provider_params"))
+    kwargs.update(_params(file, parser, f"{sub}provider_params", provider))
     prefix = values.get("prefix", "").strip("/")
     if prefix:
         try:
             validate_key(prefix)
         except ValueError as exc:
             raise ConfigError(f"{where} prefix: {exc}") from exc
+    _check_options(file, parser, f"{sub}compression", _COMPRESSION)
     algorithm, compression = compression_section(file, parser, f"{sub}compression")
     # `verify = true` in [default] applies to every provider of the file.
     verify = parse_flag(
@@ -220,9 +315,7 @@ def _store_kwargs(
     known = _OPTIONS[provider]
     for key in values:
         if key not in known and key not in _COMMON:
-            allowed = ", ".join(sorted({*known, *_COMMON}))
-            msg = f"{where} {key}: unknown option (known: {allowed})"
-            raise ConfigError(msg)
+            _unknown(where, key, {*known, *_COMMON}, "option")
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
         argument = known.get(key)
@@ -265,15 +358,46 @@ def _azure_auth(values: Mapping[str, str], *, where: str) -> dict[str, Any]:
 
 
 def _params(
-    file: Path, parser: configparser.ConfigParser, section: str
-) -> dict[str, str]:
+    file: Path, parser: configparser.ConfigParser, section: str, provider: str
+) -> dict[str, Any]:
+    """The store's own constructor arguments: names checked, bool and int parsed.
+
+    A store that passes unknown keyword arguments on to its SDK client (Azure)
+    takes any name; those values stay strings.
+    """
     if not parser.has_section(section):
         return {}
     where = f"{file}: [{section}]"
-    return {
-        key: expand_env(value.strip().strip('"'), where=f"{where} {key}")
-        for key, value in parser[section].items()
+    signature = inspect.signature(store_class(provider)).parameters.values()
+    parameters = {
+        parameter.name: str(parameter.annotation)
+        for parameter in signature
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        and parameter.name != "create"
     }
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature)
+    params: dict[str, Any] = {}
+    for key, value in parser[section].items():
+        if key not in parameters and not open_ended:
+            _unknown(where, key, parameters, "option")
+        text = expand_env(value.strip().strip('"'), where=f"{where} {key}")
+        params[key] = _typed(text, parameters.get(key, ""), where=f"{where} {key}")
+    return params
+
+
+def _typed(text: str, annotation: str, *, where: str) -> object:
+    """`text` as the parameter's annotated type: bool and int are parsed."""
+    kinds = {kind.strip() for kind in annotation.split("|")}
+    if "bool" in kinds:
+        if not text.strip():
+            raise ConfigError(f"{where}: not a boolean (use true or false)")
+        return parse_flag(text, where=where, default=False)
+    if "int" in kinds:
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"{where}: not an integer") from None
+    return text
 
 
 def mapping_from_config(

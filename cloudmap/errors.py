@@ -53,7 +53,22 @@ __all__ = [
 
 
 class CloudMapError(Exception):
-    """Base class of every cloudmap exception."""
+    """Base class of every cloudmap exception.
+
+    Every subclass pickles with its attributes, so an error raised in a worker
+    process reaches the parent intact (`concurrent.futures`, `multiprocessing`).
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuilt without calling __init__, whose arguments differ per subclass;
+        # the attributes come back through the instance dict.
+        return (_rebuild, (type(self), self.args), self.__dict__)
+
+
+def _rebuild(cls: type[CloudMapError], args: tuple[object, ...]) -> CloudMapError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    return error
 
 
 class KeySyncError(CloudMapError):
@@ -91,22 +106,6 @@ class KeySyncError(CloudMapError):
             f"(expected etag {self.expected_etag!r}{actual}); "
             "call sync_with_cloud() to refresh it"
         )
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (
-            _rebuild_key_sync_error,
-            (type(self), self.key, self.expected_etag, self.actual_etag, self.store),
-        )
-
-
-def _rebuild_key_sync_error(
-    cls: type[KeySyncError],
-    key: str,
-    expected_etag: str | None,
-    actual_etag: str | None,
-    store: str,
-) -> KeySyncError:
-    return cls(key, expected_etag=expected_etag, actual_etag=actual_etag, store=store)
 
 
 class KeyExistsError(KeySyncError):

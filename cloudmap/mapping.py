@@ -7,15 +7,16 @@ last saw for the key; a conflict raises `KeySyncError` and changes nothing.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
-from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 import tenacity
 
+from cloudmap._etags import EtagTable
 from cloudmap.cache import CacheSpec, ValueCache, make_cache
 from cloudmap.changes import Changes, Stop, list_changes, watch
 from cloudmap.codecs import CODEC_METADATA_KEY, Codec, json, pickle, raw, zlib
@@ -23,7 +24,7 @@ from cloudmap.errors import BulkError, CodecError, EtagMismatchError, KeySyncErr
 from cloudmap.fencing import fence_metadata, refuse_fenced_retries
 from cloudmap.lease import Lease, hidden_lock, lock_object_key
 from cloudmap.retry import DEFAULT, default_modify_retry, retrying_store
-from cloudmap.store import Entry, Store, validate_key
+from cloudmap.store import Entry, Store, folder_prefix, validate_key
 from cloudmap.verify import require
 
 __all__ = ["CloudMapping"]
@@ -37,6 +38,7 @@ class _Missing:
 
 
 _MISSING: Any = _Missing()
+_ABSENT: Any = _Missing()  # a blind read found no object
 
 
 class CloudMapping(MutableMapping[str, V], Generic[V]):
@@ -45,13 +47,18 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
     Args:
         store: where the bytes live.
         codec: turns values into bytes; the default `raw()` stores bytes as given.
-        key_prefix: keys are stored as `key_prefix + key`; only keys under the
-            prefix are seen.
+        key_prefix: the folder the keys live in: keys are stored as
+            `key_prefix + "/" + key` (no "/" is added to a prefix ending in
+            one), and only keys under the folder are seen, so `"tenant1"`
+            never sees `"tenant10/..."`.
+        prefix_separator: what is appended to `key_prefix` unless it ends with
+            it; `""` uses `key_prefix` as a raw string prefix.
         sync_initially: list the store once at construction to learn every etag.
         read_blindly: reads ignore the held etag and return the latest value
             (or `read_blindly_default` when the key is missing); the etag seen is
             recorded, so a later write is conditioned on it.
-        read_blindly_default: what a blind read of a missing key returns.
+        read_blindly_default: what `m[k]` returns for a missing key when reading
+            blindly; `get`, `pop` and `setdefault` keep their dict meaning.
         cache: keep decoded values (`True`, or a `CacheSpec` bounding their
             size) and revalidate them with `If-None-Match`, so re-reading an
             unchanged value still costs one request but transfers no body.
@@ -76,6 +83,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         *,
         codec: Codec | None = None,
         key_prefix: str = "",
+        prefix_separator: str = "/",
         sync_initially: bool = True,
         read_blindly: bool = False,
         read_blindly_default: Any = None,
@@ -84,21 +92,28 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         retry: tenacity.Retrying | None = DEFAULT,
         verify: bool = False,
     ) -> None:
-        if key_prefix:
-            validate_key(key_prefix)
+        prefix = folder_prefix(key_prefix, prefix_separator)
+        if prefix:
+            validate_key(prefix)
         if max_workers < 1:
             msg = f"max_workers must be at least 1, not {max_workers}"
             raise ValueError(msg)
         if verify:
-            require(store, key_prefix)
+            require(store, prefix)
         self._store = retrying_store(store, retry)
         self._codec = codec if codec is not None else raw()
-        self._prefix = key_prefix
+        self._prefix = prefix
         self.read_blindly = read_blindly
         self.read_blindly_default = read_blindly_default
         self._max_workers = max_workers
         self._cache: ValueCache[V] | None = make_cache(cache)
-        self._etags: dict[str, str] = {}
+        # Dropped on every write: `raw` writes drop the values this mapping cached.
+        self._evict = self._cache
+        self._tag = self._codec.name
+        self._meta = dict(self._codec.metadata)
+        self._check_tag = True
+        self._owns_store = True
+        self._etags = EtagTable()
         self._lock = threading.RLock()
         self._executor: ThreadPoolExecutor | None = None
         if sync_initially:
@@ -150,8 +165,36 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
 
     @property
     def key_prefix(self) -> str:
-        """The prefix added to every key in the store."""
+        """The prefix added to every key in the store (with its separator)."""
         return self._prefix
+
+    @functools.cached_property
+    def raw(self) -> CloudMapping[bytes]:
+        """The bytes-level view of this mapping: same store, prefix and etag table.
+
+        Reads return the stored bytes undecoded, whatever codec wrote them;
+        writes store bytes as given, tagged with this mapping's codec, so
+        `m.raw[k] = m.codec.dumps(v)` is read back by `m[k]` as `v`.
+        """
+        view: CloudMapping[bytes] = object.__new__(CloudMapping)
+        view.__dict__.update(
+            _store=self._store,
+            _codec=raw(),
+            _prefix=self._prefix,
+            read_blindly=self.read_blindly,
+            read_blindly_default=None,
+            _max_workers=self._max_workers,
+            _cache=None,
+            _evict=self._evict,
+            _tag=self._tag,
+            _meta=self._meta,
+            _check_tag=False,
+            _owns_store=False,
+            _etags=self._etags,
+            _lock=threading.RLock(),
+            _executor=None,
+        )
+        return view
 
     @property
     def cache(self) -> ValueCache[V] | None:
@@ -161,7 +204,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
     @property
     def etags(self) -> Mapping[str, str]:
         """A read-only live view of the etag held for each key."""
-        return MappingProxyType(self._etags)
+        return self._etags.view
 
     def __repr__(self) -> str:
         prefix = f" prefix={self._prefix!r}" if self._prefix else ""
@@ -177,18 +220,11 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         return validate_key(self._prefix + key) if self._prefix else key
 
     def _held(self, key: str) -> str | None:
-        with self._lock:
-            return self._etags.get(key)
+        return self._etags.get(key)
 
-    def _record(self, key: str, before: str | None, after: str | None) -> None:
-        """Store `after` as key's etag unless another thread moved it past `before`."""
-        with self._lock:
-            if self._etags.get(key) != before:
-                return
-            if after is None:
-                self._etags.pop(key, None)
-            else:
-                self._etags[key] = after
+    def _key_lock(self, key: str) -> threading.RLock:
+        """Held around each request on `key`, so this mapping never races itself."""
+        return self._etags.key_lock(key)
 
     @contextlib.contextmanager
     def _user_key(self, key: str) -> Iterator[None]:
@@ -214,10 +250,10 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
 
     def _decode(self, key: str, entry: Entry) -> V:
         tag = entry.metadata.get(CODEC_METADATA_KEY)
-        if tag is not None and tag != self._codec.name:
+        if self._check_tag and tag is not None and tag != self._tag:
             msg = (
                 f"key {key!r} in {self._store.name} was written with codec {tag!r}, "
-                f"but this mapping decodes with {self._codec.name!r}"
+                f"but this mapping decodes with {self._tag!r}"
             )
             raise CodecError(msg)
         try:
@@ -228,7 +264,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         return value
 
     def _metadata(self) -> dict[str, str]:
-        return dict(self._codec.metadata)
+        return dict(self._meta)
 
     def _put(
         self,
@@ -248,19 +284,59 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
                 metadata={**self._metadata(), **(extra or {})},
             )
 
-    def _wrote(self, key: str, held: str | None, etag: str | None) -> None:
+    def _wrote(self, key: str, etag: str | None) -> None:
         """After our write or delete: drop the cached value, record the new etag."""
         self._forget(key)
-        self._record(key, held, etag)
+        self._etags.record(key, etag)
 
     # -- the mapping protocol -------------------------------------------------
 
     def __getitem__(self, key: str) -> V:
+        value = self._lookup(key)
+        return self.read_blindly_default if value is _ABSENT else value  # type: ignore[no-any-return]
+
+    def _lookup(self, key: object) -> Any:
+        """`key`'s value, or `_ABSENT` when a blind read finds no object.
+
+        Raises:
+            KeyError: the key is not held (and not read blindly), or not a str.
+        """
+        if not isinstance(key, str):
+            raise KeyError(key)
         full = self._full_key(key)
-        value = self._read(key, full, use_cache=self._cache is not None)
-        if value is _MISSING:  # evicted while the server said "not modified"
-            value = self._read(key, full, use_cache=False)
-        return value  # type: ignore[no-any-return]
+        with self._key_lock(key):
+            value = self._read(key, full, use_cache=self._cache is not None)
+            if value is _MISSING:  # evicted while the server said "not modified"
+                value = self._read(key, full, use_cache=False)
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """`key`'s value, or `default` when the key is missing (also when blind)."""
+        try:
+            value = self._lookup(key)
+        except KeyError:
+            return default
+        return default if value is _ABSENT else value
+
+    def pop(self, key: str, default: Any = _MISSING) -> Any:
+        """Delete `key` and return its value; `default` (or KeyError) if missing."""
+        with self._key_lock(key):
+            value = self.get(key, _ABSENT)
+            if value is _ABSENT:
+                if default is _MISSING:
+                    raise KeyError(key)
+                return default
+            del self[key]
+            return value
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        """`key`'s value; when missing (also when blind), store `default` first."""
+        with self._key_lock(key):
+            value = self.get(key, _ABSENT)
+            if value is _ABSENT:
+                self[key] = default
+                return default
+            return value
 
     def _read(self, key: str, full: str, *, use_cache: bool) -> Any:
         """One GET of `key`; `_MISSING` if a cached value vanished meanwhile."""
@@ -268,10 +344,10 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         cached = self._cache.etag(key) if use_cache and self._cache else None
         if self.read_blindly:
             entry = self._store.get(full, if_none_match=cached)
-            self._record(key, held, entry.etag if entry is not None else None)
+            self._etags.record(key, entry.etag if entry is not None else None)
             if entry is None:
                 self._forget(key)
-                return self.read_blindly_default
+                return _ABSENT
             return self._value(key, entry)
         if held is None:
             raise KeyError(key)
@@ -306,36 +382,36 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         return value
 
     def _forget(self, key: str) -> None:
-        if self._cache is not None:
-            self._cache.discard(key)
+        if self._evict is not None:
+            self._evict.discard(key)
 
     def __setitem__(self, key: str, value: V) -> None:
         full = self._full_key(key)
         data = self._encode(key, value)
-        held = self._held(key)
-        self._wrote(key, held, self._put(key, full, data, held))
+        with self._key_lock(key):
+            held = self._held(key)
+            self._wrote(key, self._put(key, full, data, held))
 
     def __delitem__(self, key: str) -> None:
-        full = self._full_key(key)
-        held = self._held(key)
-        if held is None:
+        if not isinstance(key, str):
             raise KeyError(key)
-        with self._user_key(key):
-            self._store.delete(full, if_match=held)
-        self._wrote(key, held, None)
+        full = self._full_key(key)
+        with self._key_lock(key):
+            held = self._held(key)
+            if held is None:
+                raise KeyError(key)
+            with self._user_key(key):
+                self._store.delete(full, if_match=held)
+            self._wrote(key, None)
 
     def __contains__(self, key: object) -> bool:
-        with self._lock:
-            return key in self._etags
+        return key in self._etags
 
     def __iter__(self) -> Iterator[str]:
-        with self._lock:
-            keys = list(self._etags)
-        return iter(keys)
+        return iter(self._etags)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._etags)
+        return len(self._etags)
 
     def clear(self) -> None:
         """Delete every key this mapping knows, each conditioned on its etag.
@@ -362,30 +438,55 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         """
         if key is not None:
             full = self._full_key(key)
-            entry = self._store.get(full)
-            with self._lock:
-                if entry is None:
-                    self._etags.pop(key, None)
-                else:
-                    self._etags[key] = entry.etag
-            if entry is None or (self._cache and self._cache.etag(key) != entry.etag):
-                self._forget(key)
+            with self._key_lock(key):
+                entry = self._store.get(full)
+                self._etags.record(key, None if entry is None else entry.etag)
+                if entry is None or (
+                    self._evict and self._evict.etag(key) != entry.etag
+                ):
+                    self._forget(key)
             return
+        since = self._etags.clock()
         cut = len(self._prefix)
-        fresh = {
+        listed = {
             item.key[cut:]: item.etag
             for item in self._store.list(self._prefix)
             if not hidden_lock(item.key, self._prefix)
         }
-        self._hold(fresh)
+        self._hold(listed, since)
 
-    def _hold(self, fresh: Mapping[str, str]) -> None:
-        """Replace the etag table; drop cached values whose etag is not in it."""
-        with self._lock:
-            self._etags.clear()
-            self._etags.update(fresh)
-        if self._cache is not None:
-            self._cache.retain(fresh)
+    def _hold(self, fresh: Mapping[str, str], since: int | None = None) -> None:
+        """Replace the etag table with `fresh`, a listing started at mark `since`.
+
+        Keys this mapping wrote after `since` keep their newer etag (None: the
+        table is replaced whole). Cached values whose etag is gone are dropped.
+        """
+        mark = self._etags.clock() if since is None else since
+        held = self._etags.replace(fresh, mark)
+        if self._evict is not None:
+            self._evict.retain(held)
+
+    def _record(self, key: str, before: str | None, after: str | None) -> None:
+        """Hold `after` for `key` unless this mapping moved it past `before`."""
+        with self._key_lock(key):
+            if self._etags.get(key) == before:
+                self._etags.record(key, after)
+
+    def _latest(self, key: str) -> tuple[bytes, V] | None:
+        """`key`'s stored bytes and value whatever etag is held, or None if missing.
+
+        Records the etag seen, as a blind read does; for `ReplicatedMapping`.
+
+        Raises:
+            CodecError: the stored bytes carry another codec's tag or do not decode.
+        """
+        full = self._full_key(key)
+        with self._key_lock(key):
+            entry = self._store.get(full)
+            self._etags.record(key, None if entry is None else entry.etag)
+        if entry is None:
+            return None
+        return entry.data, self._decode(key, entry)
 
     def restore_etags(self, etags: Mapping[str, str]) -> None:
         """Hold `etags` in place of the current ones, as saved from `dict(m.etags)`.
@@ -445,8 +546,8 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         """
         full = self._full_key(key)
         data = self._encode(key, value)
-        held = self._held(key)
-        self._wrote(key, held, self._put(key, full, data, None))
+        with self._key_lock(key):
+            self._wrote(key, self._put(key, full, data, None))
 
     def set(self, key: str, value: V, *, force: bool = False) -> None:
         """Write `key`; with `force=True`, unconditionally (last writer wins)."""
@@ -455,8 +556,8 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
             return
         full = self._full_key(key)
         data = self._encode(key, value)
-        held = self._held(key)
-        self._wrote(key, held, self._store.put(full, data, metadata=self._metadata()))
+        with self._key_lock(key):
+            self._wrote(key, self._store.put(full, data, metadata=self._metadata()))
 
     def modify(
         self,
@@ -473,7 +574,8 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         and starts again on a conflict, with jittered backoff, until `retry` (by
         default `default_modify_retry()`) gives up. A missing key starts from
         `default`, or raises `KeyError` when no default is given. `fn` may run
-        several times.
+        several times, each time under the key's lock: other threads using this
+        mapping wait for it rather than conflict with it.
 
         With `fence=lease`, the lease's token is stored in the key's metadata,
         and the write is refused when the key holds a higher one: a newer
@@ -487,25 +589,24 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         full = self._full_key(key)
 
         def attempt() -> V:
-            entry = self._store.get(full)
-            if entry is None and default is _MISSING:
-                raise KeyError(key)
-            extra = None
-            if fence is not None:
-                extra = fence_metadata(key, entry, fence, self._store.name)
-            old: V = default if entry is None else self._decode(key, entry)
-            new = fn(old)
-            etag = self._put(
-                key,
-                full,
-                self._encode(key, new),
-                None if entry is None else entry.etag,
-                extra,
-            )
-            self._forget(key)
-            with self._lock:
-                self._etags[key] = etag
-            return new
+            with self._key_lock(key):
+                entry = self._store.get(full)
+                if entry is None and default is _MISSING:
+                    raise KeyError(key)
+                extra = None
+                if fence is not None:
+                    extra = fence_metadata(key, entry, fence, self._store.name)
+                old: V = default if entry is None else self._decode(key, entry)
+                new = fn(old)
+                etag = self._put(
+                    key,
+                    full,
+                    self._encode(key, new),
+                    None if entry is None else entry.etag,
+                    extra,
+                )
+                self._wrote(key, etag)
+                return new
 
         policy = (retry if retry is not None else default_modify_retry()).copy()
         if fence is not None:
@@ -586,8 +687,12 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         """Write many items in parallel, each conditioned like `m[k] = v`.
 
         Raises:
+            TypeError: a key is not a str (nothing is written).
+            ValueError: a key is invalid (nothing is written).
             BulkError: some writes failed; the others were applied.
         """
+        for key in items:
+            self._full_key(key)
         self._run_many(items, lambda key: self.__setitem__(key, items[key]))
 
     def delete_many(self, keys: Iterable[str]) -> None:
@@ -606,7 +711,10 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True)
-        self._store.close()
+        if "raw" in self.__dict__:
+            self.raw.close()
+        if self._owns_store:
+            self._store.close()
 
     def __enter__(self) -> CloudMapping[V]:
         return self

@@ -148,6 +148,8 @@ class AWSS3Mapping(CloudMapping[V]):
         aws_session_token: see `aws_access_key_id`.
         profile_name: a profile of the AWS config files.
         create: create the bucket if it does not exist.
+        engine: `boto3` (the default) or `obstore` (the `fast` extra; see
+            `S3Store`).
         silence_warning: accepted for cloud-mappings compatibility and ignored,
             with a `FutureWarning`: S3 writes are now conditional on the server,
             so there is no race left to warn about.
@@ -169,6 +171,7 @@ class AWSS3Mapping(CloudMapping[V]):
         aws_session_token: str | None = None,
         profile_name: str | None = None,
         create: bool = False,
+        engine: str = "boto3",
         silence_warning: bool | None = None,
         **options: Any,
     ) -> None:
@@ -189,5 +192,6 @@ class AWSS3Mapping(CloudMapping[V]):
             aws_session_token=aws_session_token,
             profile_name=profile_name,
             create=create,
+            engine=engine,
         )
         _start(self, store, options)

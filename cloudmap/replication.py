@@ -5,6 +5,12 @@ its own etags and encoding with its own codec; reads come from the first
 replica, or the next one when it fails transiently. A write that reaches only
 some replicas raises `ReplicationError` naming them, and `repair()` copies the
 primary's state onto the replicas that differ.
+
+Every read goes through the replica's own `CloudMapping` (its prefix, codec-tag
+check and etag table). Replicas with different codecs are compared by bytes: a
+replica agrees when it stores the primary's value as its own codec encodes it,
+so values a codec changes on the way (a tuple stored as a JSON list) converge
+after one `repair()` instead of being rewritten on every run.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import tenacity
 from cloudmap.codecs import Codec
 from cloudmap.errors import (
     CloudMapError,
+    CodecError,
     ReplicationError,
     StoreError,
     TransientStoreError,
@@ -35,6 +42,19 @@ _log = logging.getLogger(__name__)
 _STRIPES = 64
 
 Etags = tuple[str | None, ...]
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+_ABSENT: Any = _Marker("<absent>")
+_AGREED: Any = _Marker("<agreed>")
+_UNSET = _Marker("<default retry>")
 
 
 @dataclass(frozen=True)
@@ -65,7 +85,8 @@ class ReplicatedMapping(MutableMapping[str, Any]):
     Args:
         replicas: the primary first, then the others; each a `CloudMapping`
             (keeping its own codec and retry policy) or a `Store`.
-        retry: the policy for replicas given as stores (see `cloudmap.retry`).
+        retry: the policy for replicas given as stores (see `cloudmap.retry`);
+            refused when any replica is a `CloudMapping`, which keeps its own.
         codec: the codec for replicas given as stores.
         read_fallback: when a replica fails a read transiently, read the next.
 
@@ -81,16 +102,23 @@ class ReplicatedMapping(MutableMapping[str, Any]):
         self,
         replicas: Sequence[CloudMapping[Any] | Store],
         *,
-        retry: tenacity.Retrying | None = DEFAULT,
+        retry: tenacity.Retrying | _Marker | None = _UNSET,
         codec: Codec | None = None,
         read_fallback: bool = True,
     ) -> None:
         if not replicas:
             raise ValueError("a ReplicatedMapping needs at least one replica")
+        if retry is not _UNSET and any(isinstance(r, CloudMapping) for r in replicas):
+            msg = (
+                "retry= applies only to replicas given as stores, and a CloudMapping "
+                "replica keeps its own policy: pass retry= to each CloudMapping instead"
+            )
+            raise ValueError(msg)
+        policy = DEFAULT if isinstance(retry, _Marker) else retry
         self._replicas: tuple[CloudMapping[Any], ...] = tuple(
             r
             if isinstance(r, CloudMapping)
-            else CloudMapping(r, codec=codec, retry=retry)
+            else CloudMapping(r, codec=codec, retry=policy)
             for r in replicas
         )
         self._names = _unique_names([r.store.name for r in self._replicas])
@@ -191,38 +219,40 @@ class ReplicatedMapping(MutableMapping[str, Any]):
             replica.sync_with_cloud(key)
 
     def _listings(self) -> dict[str, Etags]:
-        """Each key of any replica, with the etag each replica lists for it."""
+        """Each key of any replica, with the etag each replica lists for it.
+
+        Each replica's own listing (`sync_with_cloud()`) also refreshes the
+        etags it holds, so `repair()` never trips over a stale one.
+        """
         listings = []
         for replica in self._replicas:
-            cut = len(replica.key_prefix)
-            listings.append(
-                {
-                    item.key[cut:]: item.etag
-                    for item in replica.store.list(replica.key_prefix)
-                }
-            )
+            replica.sync_with_cloud()
+            listings.append(dict(replica.etags))
         keys = sorted(set().union(*listings))
         return {key: tuple(listing.get(key) for listing in listings) for key in keys}
 
     def _compare(self, key: str, etags: Etags) -> tuple[list[str], Any]:
-        """Names of the replicas whose value differs from the primary's, and that.
+        """Names of the replicas that differ from the primary, and its value.
 
-        The primary's value is `_AGREED` when the etags show nothing changed.
+        The primary's value is `_AGREED` when the etags show nothing changed,
+        `_ABSENT` when it lacks the key, or the `CodecError` met reading it.
         """
         if self._agreed.get(key) == etags:
             return [], _AGREED
-        values = [
-            _ABSENT if etag is None else _read(replica, key)
-            for replica, etag in zip(self._replicas, etags, strict=True)
-        ]
+        source = _latest(self.primary, key) if etags[0] is not None else _ABSENT
         differing = [
             name
-            for name, value in zip(self._names[1:], values[1:], strict=True)
-            if value is _UNREADABLE or value != values[0]
+            for name, replica, etag in zip(
+                self._names[1:], self._replicas[1:], etags[1:], strict=True
+            )
+            if isinstance(source, CodecError)
+            or not _agrees(replica, key, source, listed=etag is not None)
         ]
-        if not differing and values[0] is not _UNREADABLE:
+        if not differing and not isinstance(source, CodecError):
             self._agreed[key] = etags
-        return differing, values[0]
+        if source is _ABSENT:
+            return differing, _ABSENT
+        return differing, source if isinstance(source, CodecError) else source[1]
 
     def lagging(self) -> dict[str, list[str]]:
         """Keys whose replicas differ from the primary, with those replicas' names.
@@ -262,9 +292,9 @@ class ReplicatedMapping(MutableMapping[str, Any]):
                 replica = by_name[name]
                 try:
                     with self._stripe(key):
-                        if source is _UNREADABLE:
-                            _read_or_raise(self.primary, key)
-                        elif source is _ABSENT:
+                        if isinstance(source, CodecError):
+                            raise source
+                        if source is _ABSENT:
                             _delete(replica, key)
                             deleted.append((key, name))
                         else:
@@ -290,35 +320,42 @@ class ReplicatedMapping(MutableMapping[str, Any]):
         self.close()
 
 
-class _Marker:
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return self._name
+Latest = tuple[bytes, Any] | CodecError
+"""A replica's stored bytes and decoded value, `_ABSENT`, or why it is unreadable."""
 
 
-_ABSENT: Any = _Marker("<absent>")
-_UNREADABLE: Any = _Marker("<unreadable>")
-_AGREED: Any = _Marker("<agreed>")
-
-
-def _read(replica: CloudMapping[Any], key: str) -> Any:
-    """The latest decoded value of `key` in `replica`, or a marker."""
-    entry = replica.store.get(replica.key_prefix + key)
-    if entry is None:
-        return _ABSENT
+def _latest(replica: CloudMapping[Any], key: str) -> Latest:
+    """`key` in `replica`, read through the mapping whatever etag it held."""
     try:
-        return replica.codec.loads(entry.data, key=key, metadata=entry.metadata)
-    except CloudMapError:
-        return _UNREADABLE
+        found = replica._latest(key)  # noqa: SLF001 - the replica's own read path
+    except CodecError as exc:
+        return exc
+    return _ABSENT if found is None else found
 
 
-def _read_or_raise(replica: CloudMapping[Any], key: str) -> None:
-    """Raise the CodecError that made `key` unreadable in `replica`."""
-    entry = replica.store.get(replica.key_prefix + key)
-    if entry is not None:
-        replica.codec.loads(entry.data, key=key, metadata=entry.metadata)
+def _agrees(
+    replica: CloudMapping[Any], key: str, source: Latest, *, listed: bool
+) -> bool:
+    """Whether `replica` holds `source`, the primary's value.
+
+    It does when it stores the same bytes or an equal value, or the bytes its own
+    codec writes for the primary's value.
+
+    `listed` says whether the replica's listing has the key (else no read).
+    """
+    mine = _latest(replica, key) if listed else _ABSENT
+    if source is _ABSENT or mine is _ABSENT:
+        return source is mine
+    if isinstance(mine, CodecError) or isinstance(source, CodecError):
+        return False
+    if mine[0] == source[0] or mine[1] == source[1]:
+        return True
+    # Values a codec changes on the way (a tuple stored as a JSON list) compare
+    # as the replica's codec writes the primary's value.
+    try:
+        return mine[0] == replica.codec.dumps(source[1], key=key)
+    except CodecError:
+        return False
 
 
 def _delete(replica: CloudMapping[Any], key: str) -> None:

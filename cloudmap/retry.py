@@ -16,6 +16,7 @@ back once in that case, so a write that landed is reported as a success.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
@@ -95,6 +96,7 @@ _TRANSIENT_ERRORS = _UNSENT_ERRORS | {
 }
 # Statuses with which a server refuses a request before acting on it.
 _REFUSED_STATUSES = frozenset({429, 503})
+_OBSTORE_STATUS = re.compile(r"status code: (\d{3})")
 
 
 def is_transient_status(status: int | None, code: str | None = None) -> bool:
@@ -135,6 +137,10 @@ def _status_and_code(exc: BaseException) -> tuple[int | None, str | None]:
     status = getattr(exc, "code", None)  # google.api_core GoogleAPICallError
     if isinstance(status, int):
         return status, type(exc).__name__
+    if type(exc).__module__.startswith("obstore"):  # the status is in the message
+        found = _OBSTORE_STATUS.search(str(exc))
+        if found:
+            return int(found.group(1)), None
     return None, None
 
 
@@ -151,6 +157,11 @@ def is_transient_exception(exc: BaseException) -> bool:
     return bool(_names(exc) & _TRANSIENT_ERRORS)
 
 
+def _obstore_unsent(exc: BaseException) -> bool:
+    """An obstore error whose connection never opened (its kind is `Connect`)."""
+    return type(exc).__module__.startswith("obstore") and "kind: Connect," in str(exc)
+
+
 def outcome_unknown(exc: BaseException) -> bool:
     """Whether the server may have applied the request that failed with `exc`.
 
@@ -159,7 +170,7 @@ def outcome_unknown(exc: BaseException) -> bool:
     Timeouts after sending, connection resets and other 5xx are ambiguous.
     """
     for link in _chain(exc):
-        if _names(link) & _UNSENT_ERRORS:
+        if _names(link) & _UNSENT_ERRORS or _obstore_unsent(link):
             return False
         status, _ = _status_and_code(link)
         if status is not None:

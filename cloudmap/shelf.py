@@ -16,6 +16,7 @@ wrote the bytes: open a store that others can write with `codec="json"`.
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from cloudmap import codecs
 from cloudmap.codecs import Codec
 from cloudmap.config import mapping_from_config
-from cloudmap.errors import BulkError, KeySyncError, ReadOnlyError
+from cloudmap.errors import BulkError, CloudMapError, CodecError, ReadOnlyError
 from cloudmap.mapping import CloudMapping
 from cloudmap.store import Store
 
@@ -144,27 +145,39 @@ class Shelf(MutableMapping[str, Any]):
         self.cache.clear()
         self._seen.clear()
 
-    def _write_back(self) -> None:
-        """Write cached values whose bytes changed; keep the ones that failed."""
-        changed = {
-            key: value
-            for key, value in self.cache.items()
-            if self._codec.dumps(value) != self._seen[key]
-        }
-        if changed:
-            self._check_writable()
+    def _changed(self) -> tuple[dict[str, Any], dict[str, BaseException]]:
+        """Cached values whose bytes changed, and those that cannot be encoded."""
+        changed: dict[str, Any] = {}
         errors: dict[str, BaseException] = {}
+        for key, value in self.cache.items():
+            try:
+                if self._codec.dumps(value) != self._seen[key]:
+                    changed[key] = value
+            except CodecError as exc:
+                errors[key] = CodecError(f"cannot write back key {key!r}: {exc}")
+                errors[key].__cause__ = exc
+        return changed, errors
+
+    def _write_back(self) -> None:
+        """Write cached values whose bytes changed; keep the ones that failed.
+
+        A value that cannot be encoded or that conflicts does not stop the
+        others: every other changed value is written first.
+        """
+        changed, errors = self._changed()
+        if changed or errors:
+            self._check_writable()
         set_many = getattr(self._mapping, "set_many", None)
         if set_many is not None:
             try:
                 set_many(changed)
             except BulkError as exc:
-                errors = exc.errors
+                errors.update(exc.errors)
         else:
             for key, value in changed.items():
                 try:
                     self._mapping[key] = value
-                except KeySyncError as exc:
+                except CloudMapError as exc:
                     errors[key] = exc
         for key in list(self.cache):
             if key not in errors:
@@ -178,11 +191,13 @@ class Shelf(MutableMapping[str, Any]):
     def sync(self) -> None:
         """Write back changed cached values, then refresh the keys from the store.
 
+        Every changed value is written even when some fail; the failed ones
+        stay cached, so `sync()` can be called again after resolving them.
+
         Raises:
-            KeySyncError: a cached value changed in the store since it was read;
-                the value stays cached, so `sync()` can be called again after
-                resolving it.
-            BulkError: several values failed to write back.
+            KeySyncError: a cached value changed in the store since it was read.
+            CodecError: a cached value can no longer be encoded.
+            BulkError: several values failed to write back; it names their keys.
         """
         self._check_open()
         if self.writeback:
@@ -192,7 +207,11 @@ class Shelf(MutableMapping[str, Any]):
             refresh()
 
     def close(self) -> None:
-        """Write back changed cached values and close the mapping; idempotent."""
+        """Write back changed cached values and close the mapping; idempotent.
+
+        The shelf is closed even when a write-back fails (raised as `sync()`
+        does, after every other value was written).
+        """
         if self._closed:
             return
         try:
@@ -214,7 +233,7 @@ class Shelf(MutableMapping[str, Any]):
 
 
 def open(  # noqa: A001 - the point is to shadow shelve.open
-    target: str | os.PathLike[str] | Store,
+    target: str | bytes | os.PathLike[str] | os.PathLike[bytes] | Store,
     flag: Flag = "c",
     protocol: int | None = None,
     writeback: bool = False,
@@ -224,12 +243,14 @@ def open(  # noqa: A001 - the point is to shadow shelve.open
     """Open a shelf on a directory, URL, ini file or store, like `shelve.open`.
 
     Args:
-        target: a directory path (the default, `LocalStore`), a URL
+        target: a directory path (`str`, `bytes` or path-like; the default,
+            `LocalStore`), a URL
             (`file://`, `memory://`, `s3://`, `az://`, `gs://`, see
             `cloudmap.targets`), a cshelve-style `.ini` file, or a `Store`.
         flag: `r` read-only, `w` read-write, `c` read-write and create the
             directory or bucket if missing, `n` like `c` and delete every key first.
-        protocol: the pickle protocol (pickle codec only).
+        protocol: the pickle protocol (pickle codec only); by default
+            `pickle.DEFAULT_PROTOCOL`, as in `shelve`.
         writeback: cache accessed values and write back the changed ones on
             `sync()` and `close()` (see `Shelf`).
         codec: `"pickle"` (the default, as in `shelve`; never on a store that
@@ -246,10 +267,10 @@ def open(  # noqa: A001 - the point is to shadow shelve.open
     mapping: MutableMapping[str, Any]
     if isinstance(target, Store):
         mapping = CloudMapping(target, codec=chain)
-    elif _is_config(target):
-        mapping = mapping_from_config(target, codec=chain, create=create)
+    elif _is_config(path := os.fsdecode(target)):
+        mapping = mapping_from_config(path, codec=chain, create=create)
     else:
-        parsed = parse_target(target)
+        parsed = parse_target(path)
         store, prefix = open_store(parsed, create=create, read_only=flag == "r")
         try:
             mapping = CloudMapping(
@@ -277,12 +298,11 @@ def _codec(codec: str | Codec, protocol: int | None) -> Codec:
             f"codec must be a Codec or one of {', '.join(_CODECS)}, not {codec!r}"
         )
     if codec == "pickle":
-        return codecs.pickle(protocol)
+        return codecs.pickle(pickle.DEFAULT_PROTOCOL if protocol is None else protocol)
     if protocol is not None:
         raise ValueError("protocol applies only to the pickle codec")
     return _CODECS[codec]()
 
 
-def _is_config(target: str | os.PathLike[str]) -> bool:
-    text = os.fspath(target)
+def _is_config(text: str) -> bool:
     return "://" not in text and Path(text).suffix.lower() == ".ini"

@@ -20,6 +20,7 @@ __all__ = [
     "ListedKey",
     "Store",
     "check_precondition",
+    "folder_prefix",
     "validate_key",
 ]
 
@@ -133,6 +134,22 @@ def validate_key(key: object) -> str:
         msg = f"key {key[:40]!r}... is {size} UTF-8 bytes; the limit is {MAX_KEY_BYTES}"
         raise ValueError(msg)
     return key
+
+
+def folder_prefix(prefix: str, separator: str = "/") -> str:
+    """`prefix` as a folder: `separator` appended unless already there.
+
+    A prefix names a folder, so `"tenant1"` becomes `"tenant1/"` and never
+    matches the keys of `"tenant10/"`. An empty prefix (the whole store) or an
+    empty separator (a raw string prefix) returns `prefix` unchanged.
+
+    Examples:
+        >>> folder_prefix("tenant1"), folder_prefix("a/"), folder_prefix("t", "")
+        ('tenant1/', 'a/', 't')
+    """
+    if not prefix or not separator or prefix.endswith(separator):
+        return prefix
+    return prefix + separator
 
 
 def check_precondition(

@@ -4,7 +4,7 @@
 |---|---|
 | `path/to/dir`, `file:///abs/dir` | `LocalStore` (`?fsync=false`) |
 | `memory://name/prefix` | a process-wide `MemoryStore` registered under `name` |
-| `s3://bucket/prefix` | `S3Store` (`?endpoint=`, `?region=`, `?addressing_style=`) |
+| `s3://bucket/prefix` | `S3Store` (`?endpoint=`, `?region=`, `?engine=`, ...) |
 | `az://container/prefix` | `AzureBlobStore` (`?account=`, `?endpoint=`) |
 | `gs://bucket/prefix` | `GCSStore` (`?project=`, `?endpoint=`) |
 
@@ -47,6 +47,7 @@ __all__ = [
     "open_store",
     "parse_flag",
     "parse_target",
+    "store_class",
     "verify_requested",
 ]
 
@@ -64,6 +65,10 @@ _SECRETS = frozenset(
     }
 )
 _ENV_REFERENCE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+# `$$` is a literal `$`; `$NAME` and `${NAME}` read the environment.
+_EXPANSION = re.compile(r"\$(?:(\$)|\{(\w+)\}|(\w+))")
+# Query parameters that carry a secret, by name, whatever the provider.
+_SECRET_NAME = re.compile(r"secret|passw|token|key|sig|credential|sas", re.IGNORECASE)
 _SCHEMES = {"file": "local", "memory": "memory", "s3": "s3", "az": "azure", "gs": "gcs"}
 
 
@@ -81,21 +86,23 @@ def memory_store(name: str) -> MemoryStore:
 
 
 def expand_env(value: str, *, where: str) -> str:
-    """Replace `$NAME` and `${NAME}` with environment variables.
+    """Replace `$NAME` and `${NAME}` with environment variables, `$$` with `$`.
 
     Raises:
         ConfigError: a referenced variable is not set; the message names `where`.
     """
 
     def lookup(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
+        if match.group(1):
+            return "$"
+        name = match.group(2) or match.group(3)
         found = os.environ.get(name)
         if found is None:
             msg = f"{where}: environment variable {name!r} is not set"
             raise ConfigError(msg)
         return found
 
-    return _ENV_REFERENCE.sub(lookup, value)
+    return _EXPANSION.sub(lookup, value)
 
 
 @dataclass(frozen=True)
@@ -134,11 +141,12 @@ def parse_target(target: str | os.PathLike[str]) -> Target:
     if "://" not in text:
         return Target("local", str(Path(text).expanduser()))
     parts = urlsplit(text)
+    shown = _shown(parts.scheme, parts.hostname, parts.path)
     provider = _SCHEMES.get(parts.scheme)
     if provider is None:
         known = ", ".join(f"{s}://" for s in _SCHEMES)
         msg = (
-            f"target {text!r}: unknown scheme {parts.scheme!r} (use a path or {known})"
+            f"target {shown!r}: unknown scheme {parts.scheme!r} (use a path or {known})"
         )
         raise ConfigError(msg)
     if parts.username is not None or parts.password is not None:
@@ -149,26 +157,32 @@ def parse_target(target: str | os.PathLike[str]) -> Target:
         raise ConfigError(msg)
     options = dict(parse_qsl(parts.query, keep_blank_values=True))
     for key, value in options.items():
-        if key in _SECRETS and not _ENV_REFERENCE.fullmatch(value):
+        secret = key in _SECRETS or _SECRET_NAME.search(key)
+        if secret and not _ENV_REFERENCE.fullmatch(value):
             msg = (
-                f"target {parts.scheme}://{parts.netloc}: option {key!r} must be a "
-                "$NAME reference to an environment variable, not the secret itself"
+                f"target {shown}: option {key!r} must be a $NAME reference to an "
+                "environment variable, not the secret itself"
             )
             raise ConfigError(msg)
     path = unquote(parts.path)
     if provider == "local":
         location = unquote(parts.netloc) + path
         if not location:
-            raise ConfigError(f"target {text!r}: no directory given")
+            raise ConfigError(f"target {shown!r}: no directory given")
         return Target("local", str(Path(location).expanduser()), "", options)
     location = unquote(parts.netloc)
     if not location:
         msg = (
-            f"target {text!r}: no {'name' if provider == 'memory' else 'bucket'} given"
+            f"target {shown!r}: no {'name' if provider == 'memory' else 'bucket'} given"
         )
         raise ConfigError(msg)
     prefix = path.strip("/")
     return Target(provider, location, f"{prefix}/" if prefix else "", options)
+
+
+def _shown(scheme: str, host: str | None, path: str) -> str:
+    """A URL as errors may show it: no user, password or query parameters."""
+    return f"{scheme}://{host or ''}{path}"
 
 
 def open_store(
@@ -229,15 +243,30 @@ def build_store(
         return LocalStore(location, create=create, **kwargs)
     if provider == "memory":
         return memory_store(location)
+    options = dict(kwargs)
+    if create:
+        options["create"] = True
+    store: Store = store_class(provider)(location, **options)
+    return store
+
+
+def store_class(provider: str) -> Callable[..., Store]:
+    """The store class of `provider` (local, memory, s3, azure, gcs), imported lazily.
+
+    Raises:
+        ConfigError: the provider is unknown.
+        MissingDependencyError: its SDK is not installed (names the extra).
+    """
+    if provider == "local":
+        return LocalStore
+    if provider == "memory":
+        return MemoryStore
     if provider not in _CLOUD:
         raise ConfigError(f"unknown provider {provider!r}")
     module_name, class_name = _CLOUD[provider]
     module = importlib.import_module(module_name)  # its store imports the SDK
-    options = dict(kwargs)
-    if create:
-        options["create"] = True
-    store: Store = getattr(module, class_name)(location, **options)
-    return store
+    cls: Callable[..., Store] = getattr(module, class_name)
+    return cls
 
 
 # provider -> (module, class); imported only when a target needs it.
@@ -261,6 +290,7 @@ _URL_OPTIONS: dict[str, dict[str, str]] = {
         "addressing_style": "addressing_style",
         "request_checksum_calculation": "request_checksum_calculation",
         "response_checksum_validation": "response_checksum_validation",
+        "engine": "engine",
     },
     "azure": {
         "account": "account_name",

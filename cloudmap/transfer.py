@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudmap.errors import CloudMapError, KeySyncError
 from cloudmap.retry import WRITE_ID_METADATA_KEY
-from cloudmap.store import Entry, Store
+from cloudmap.store import Entry, Store, folder_prefix
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -134,8 +134,11 @@ def copy_keys(
         source: the store read from; with `client`, its target instead (a path,
             URL or ini file that every worker can open).
         destination: the store written to; with `client`, its target.
-        source_prefix: only keys under it are copied, with it removed.
-        destination_prefix: prepended to each key written.
+        source_prefix: the folder copied from: only keys under it are
+            copied, with it removed. A prefix names a folder, as a mapping's
+            `key_prefix` does: "/" is appended unless it ends in one.
+        destination_prefix: the folder written to, prepended to each key
+            (with "/" appended the same way).
         delete_extra: also delete destination keys missing from the source
             (a mirror), each conditioned on its listed etag.
         journal: the file recording what was copied, for resuming; None keeps
@@ -154,6 +157,8 @@ def copy_keys(
         TypeError: stores were given with `client` (workers open their own
             from targets), or targets without it.
     """
+    source_prefix = folder_prefix(source_prefix)
+    destination_prefix = folder_prefix(destination_prefix)
     if client is not None:
         if isinstance(source, Store) or isinstance(destination, Store):
             msg = "with client=, pass targets (paths, URLs, ini files), not stores"

@@ -22,7 +22,8 @@ pytest_plugins = [
 StoreFactory = Callable[[], Store]
 
 CLOUD_PROVIDERS = [
-    pytest.param(name, marks=pytest.mark.emulator) for name in ("s3", "azure", "gcs")
+    pytest.param(name, marks=pytest.mark.emulator)
+    for name in ("s3", "s3_obstore", "azure", "gcs")
 ]
 PROVIDERS = ["memory", "local", *CLOUD_PROVIDERS]
 PROCESS_PROVIDERS = ["local", *CLOUD_PROVIDERS]

@@ -42,3 +42,11 @@ def s3_store_factory(s3_endpoint: str, s3_bucket: str) -> Callable[[], Store]:
         config=NO_RETRIES,
         **MOTO_CREDENTIALS,
     )
+
+
+@pytest.fixture
+def s3_obstore_store_factory(
+    s3_store_factory: Callable[[], Store],
+) -> Callable[[], Store]:
+    """Like s3_store_factory, on the obstore engine (reads, writes, listings)."""
+    return functools.partial(s3_store_factory, engine="obstore")

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import pickle
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
 from cloudmap.errors import (
+    AccessDeniedError,
     BulkError,
     CloudMapError,
     CodecError,
     ConfigError,
+    ContainerNotFoundError,
     EtagMismatchError,
     FencedError,
     KeyExistsError,
     KeySyncError,
     LockLost,
     LockTimeout,
+    MissingCredentialsError,
+    MissingDependencyError,
+    NotSupportedError,
+    ReadOnlyError,
     ReplicationError,
     StoreError,
     TransientStoreError,
@@ -112,3 +119,75 @@ def test_lease_errors_name_key_and_tokens_and_survive_pickling() -> None:
         2,
         '"9"',
     )
+
+
+# -- every error crosses a process boundary with its attributes ---------------------
+
+
+def _every_error() -> list[CloudMapError]:
+    conflict = EtagMismatchError("k", expected_etag='"1"', store="memory://x")
+    return [
+        CloudMapError("base"),
+        KeySyncError("k", expected_etag='"1"', actual_etag='"2"', store="memory://x"),
+        KeyExistsError("k", actual_etag='"2"', store="memory://x"),
+        conflict,
+        StoreError("boom", key="k", store="s3://b"),
+        TransientStoreError("slow down", key="k", store="s3://b"),
+        AccessDeniedError("denied", key=None, store="az://c"),
+        ContainerNotFoundError("no bucket", store="gs://b"),
+        NotSupportedError("no conditional delete"),
+        CodecError("bad bytes"),
+        ConfigError("bad option"),
+        ReadOnlyError("read-only"),
+        MissingCredentialsError("no credentials found", store="s3://b"),
+        MissingDependencyError("s3 targets need the 's3' extra"),
+        BulkError({"a": conflict, "b": CodecError("x")}, results={"c": 1}),
+        FencedError("state", token=1, fence=2, actual_etag='"9"', store="s3://b"),
+        LockLost("locks/job", 3, "its ttl passed before renew"),
+        LockTimeout("lock 'job' was not acquired within 5 s"),
+        ReplicationError("k", {"memory://a": None, "memory://b": conflict}),
+    ]
+
+
+def _attributes(error: BaseException) -> tuple[object, ...]:
+    state = {
+        key: (
+            {k: (type(v), str(v)) for k, v in value.items()}
+            if key in {"errors", "outcomes"}
+            else value
+        )
+        for key, value in vars(error).items()
+    }
+    return type(error), str(error), error.args, state
+
+
+def _raise(index: int) -> None:
+    raise _every_error()[index]
+
+
+def test_every_error_crosses_a_process_pool() -> None:
+    """Raised in a ProcessPoolExecutor worker, each error reaches the parent intact."""
+    errors = _every_error()
+    covered = {type(error) for error in errors}
+    assert covered == {CloudMapError, *_subclasses(CloudMapError)}
+    with ProcessPoolExecutor(1) as pool:
+        futures = [pool.submit(_raise, index) for index in range(len(errors))]
+        for error, future in zip(errors, futures, strict=True):
+            received = future.exception(timeout=60)
+            assert received is not None
+            assert _attributes(received) == _attributes(error)
+    replicated = futures[-1].exception()
+    assert isinstance(replicated, ReplicationError)
+    assert replicated.failed == ["memory://b"]
+    bulk = futures[-5].exception()
+    assert isinstance(bulk, BulkError)
+    assert isinstance(bulk.errors["a"], EtagMismatchError)
+    assert bulk.errors["a"].key == "k"
+
+
+def _subclasses(cls: type) -> set[type]:
+    found: set[type] = set()
+    for sub in cls.__subclasses__():
+        if sub.__module__ == "cloudmap.errors":
+            found |= {sub, *_subclasses(sub)}
+    return found

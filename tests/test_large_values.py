@@ -51,6 +51,7 @@ def large_store(request: pytest.FixtureRequest) -> Iterator[Store]:
     factory: StoreFactory = request.getfixturevalue(f"{provider}_store_factory")
     options = {
         "s3": {"multipart_threshold": 5 * MIB},
+        "s3_obstore": {"multipart_threshold": 5 * MIB},
         "azure": {"max_single_put_size": MIB, "max_block_size": 2 * MIB},
     }.get(provider, {})
     store = factory(**options)
@@ -60,16 +61,19 @@ def large_store(request: pytest.FixtureRequest) -> Iterator[Store]:
 
 def _conditional_providers(s3_gap: str | None = None) -> pytest.MarkDecorator:
     """Every provider with a chunked upload; strict xfails where emulators ignore it."""
-    s3 = _emulator_gap("s3", s3_gap) if s3_gap else _cloud("s3")
+    s3, s3_obstore = (
+        _emulator_gap(name, s3_gap) if s3_gap else _cloud(name)
+        for name in ("s3", "s3_obstore")
+    )
     gcs = _emulator_gap("gcs", _FAKE_GCS)
     return pytest.mark.parametrize(
-        "large_store", ["local", s3, _cloud("azure"), gcs], indirect=True
+        "large_store", ["local", s3, s3_obstore, _cloud("azure"), gcs], indirect=True
     )
 
 
 @pytest.mark.parametrize(
     "large_store",
-    ["local", _cloud("s3"), _cloud("azure"), _cloud("gcs")],
+    ["local", _cloud("s3"), _cloud("s3_obstore"), _cloud("azure"), _cloud("gcs")],
     indirect=True,
 )
 def test_large_value_round_trips(large_store: Store) -> None:

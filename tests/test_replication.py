@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import tenacity
@@ -66,7 +67,9 @@ def test_read_falls_back_on_transient_failure(
 ) -> None:
     """A primary failing reads transiently is skipped, with a warning."""
     primary = CloudMapping(FaultyStore(three[0], failing({"get"})), retry=fast())
-    m = ReplicatedMapping([primary, *three[1:]], retry=fast())
+    m = ReplicatedMapping(
+        [primary, *(CloudMapping(s, retry=fast()) for s in three[1:])]
+    )
     m["k"] = b"v"
     with caplog.at_level(logging.WARNING, logger="cloudmap.replication"):
         assert m["k"] == b"v"
@@ -85,7 +88,13 @@ def test_read_without_fallback_raises(three: list[Store]) -> None:
 def test_failed_replica_does_not_stop_the_others(three: list[Store]) -> None:
     """A replica failing after retries gets a ReplicationError naming who holds the write."""
     broken = CloudMapping(FaultyStore(three[1], failing({"put"})), retry=fast())
-    m = ReplicatedMapping([three[0], broken, three[2]], retry=fast())
+    m = ReplicatedMapping(
+        [
+            CloudMapping(three[0], retry=fast()),
+            broken,
+            CloudMapping(three[2], retry=fast()),
+        ]
+    )
     with pytest.raises(ReplicationError) as info:
         m["k"] = b"v"
     names = m.names
@@ -163,7 +172,9 @@ def test_repair_after_primary_failure_restores_the_primarys_state(
 ) -> None:
     """When only the primary missed a write, repair() makes the primary's value win."""
     primary = CloudMapping(FaultyStore(three[0], failing({"put"})), retry=fast())
-    m = ReplicatedMapping([primary, *three[1:]], retry=fast())
+    m = ReplicatedMapping(
+        [primary, *(CloudMapping(s, retry=fast()) for s in three[1:])]
+    )
     with pytest.raises(ReplicationError) as info:
         m["k"] = b"v"
     assert info.value.failed == [m.names[0]]
@@ -189,3 +200,90 @@ def test_replicas_need_unique_names() -> None:
     assert m.names == ("memory://", "memory://#2")
     with pytest.raises(ValueError, match="at least one"):
         ReplicatedMapping([])
+
+
+# -- repair converges in one pass -------------------------------------------------
+
+
+def test_repair_converges_when_a_replica_holds_a_stale_etag(
+    three: list[Store],
+) -> None:
+    """A replica whose held etag is stale is repaired in one pass, not refused."""
+    m = ReplicatedMapping(three, retry=fast())
+    m["k"] = b"v"
+    m["gone"] = b"x"
+    three[1].put("k", b"drifted")  # the replica's held etag is now stale
+    three[0].delete("gone")  # the primary lost it; replica 2 must delete it
+    three[2].put("gone", b"changed")  # with a stale etag too
+    report = m.repair()
+    assert report.ok, report.failed
+    assert m.lagging() == {}
+    again = m.repair()
+    assert (again.lagging, again.copied, again.deleted) == (0, (), ())
+    assert values(three[0]) == values(three[1]) == values(three[2]) == {"k": b"v"}
+
+
+def test_replicas_with_different_codecs_converge(tmp_path: Path) -> None:
+    """pickle and json replicas agree once repaired: tuples and int keys are not rewritten forever."""
+    shared = MemoryStore("p")
+    primary = CloudMapping[Any](shared, codec=codecs.pickle())
+    replica = CloudMapping[Any](LocalStore(tmp_path / "r"), codec=codecs.json())
+    m = ReplicatedMapping([primary, replica])
+    primary["tuple"] = (1, 2)
+    primary["int-keys"] = {1: "a"}
+    assert set(m.lagging()) == {"tuple", "int-keys"}
+    assert m.repair().ok
+    assert m.lagging() == {}
+    again = m.repair()
+    assert (again.lagging, again.copied) == (0, ())
+    assert replica["tuple"] == [1, 2]
+    fresh = ReplicatedMapping(
+        [
+            CloudMapping[Any](shared, codec=codecs.pickle()),
+            CloudMapping[Any](LocalStore(tmp_path / "r"), codec=codecs.json()),
+        ]
+    )
+    assert fresh.lagging() == {}
+
+
+def test_lagging_reads_through_each_replicas_codec_check(tmp_path: Path) -> None:
+    """A replica value tagged with another codec differs, even if it would decode."""
+    primary = CloudMapping[Any](MemoryStore("tags-p"), codec=codecs.json())
+    store = LocalStore(tmp_path / "r")
+    replica = CloudMapping[Any](store, codec=codecs.json())
+    m = ReplicatedMapping([primary, replica])
+    m["k"] = [1]
+    store.put("k", b"[1]", metadata={"cloudmap-codec": "text(utf-8)"})
+    assert m.lagging() == {"k": [m.names[1]]}
+    assert m.repair().ok
+    assert store.get("k").metadata["cloudmap-codec"] == "json"  # type: ignore[union-attr]
+    assert m.lagging() == {}
+
+
+def test_retry_with_mapping_replicas_is_refused() -> None:
+    """retry= would not reach a CloudMapping replica: it is refused, not ignored."""
+    with pytest.raises(
+        ValueError, match="retry= applies only to replicas given as stores"
+    ):
+        ReplicatedMapping([CloudMapping(MemoryStore()), MemoryStore()], retry=fast())
+    with pytest.raises(ValueError, match="retry="):
+        ReplicatedMapping([CloudMapping(MemoryStore())], retry=None)
+
+
+def test_encrypted_replicas_agree_after_one_repair(tmp_path: Path) -> None:
+    """Replicas whose codec encrypts with a random nonce compare by decoded value."""
+    pytest.importorskip("cryptography")
+    key = {"k1": bytes(range(32))}
+    chain = codecs.json() | codecs.encrypted(key)
+    m = ReplicatedMapping(
+        [
+            CloudMapping[Any](MemoryStore("enc-p"), codec=chain),
+            CloudMapping[Any](LocalStore(tmp_path / "r"), codec=chain),
+        ]
+    )
+    m["k"] = {"a": 1}
+    m.replicas[1].store.delete("k")
+    assert m.lagging() == {"k": [m.names[1]]}
+    assert m.repair().ok
+    assert m.lagging() == {}
+    assert (m.repair().lagging, m.replicas[1]["k"]) == (0, {"a": 1})

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
 import pytest
 
 import cloudmap
-from cloudmap import KeySyncError, ReadOnlyError, StoreError
+from cloudmap import BulkError, CodecError, KeySyncError, ReadOnlyError, StoreError
 from cloudmap.store import Store
 
 REFERENCE = {"key1": "value1", "key2": 2, "key3": (1, 2, 3)}
@@ -298,3 +299,82 @@ def test_memory_urls_share_one_store_per_name() -> None:
         assert b["x"] == 1
     with cloudmap.open("memory://shelf-test-other/p", "r") as c:
         assert "x" not in c
+
+
+# -- more of CPython's test_shelve: bytes paths, default protocol -----------------
+
+
+class _BytesPath:
+    """An os.PathLike whose __fspath__ returns bytes (CPython's FakePath)."""
+
+    def __init__(self, path: bytes) -> None:
+        self._path = path
+
+    def __fspath__(self) -> bytes:
+        return self._path
+
+
+@pytest.mark.parametrize("kind", ["bytes", "pathlike-bytes"])
+def test_open_takes_bytes_paths(tmp_path: Path, kind: str) -> None:
+    """shelve.open accepts bytes and path-likes returning bytes; so does cloudmap.open."""
+    raw = os.fsencode(tmp_path / "db")
+    target = raw if kind == "bytes" else _BytesPath(raw)
+    with cloudmap.open(target) as s:
+        s["key1"] = REFERENCE
+    with cloudmap.open(tmp_path / "db", "r") as s:
+        assert s["key1"] == REFERENCE
+
+
+def test_default_protocol_is_pickles_default(store: Store) -> None:
+    """Values are pickled with pickle.DEFAULT_PROTOCOL, as shelve does."""
+    with cloudmap.open(store) as s:
+        s["k"] = REFERENCE
+        stored = store.get("k")  # closing the shelf closes the store
+    assert stored is not None
+    assert stored.data == pickle.dumps(REFERENCE, protocol=pickle.DEFAULT_PROTOCOL)
+
+
+# -- writeback: one bad value never drops the others ------------------------------
+
+
+def test_writeback_sync_writes_the_others_when_one_cannot_be_encoded(
+    tmp_path: Path,
+) -> None:
+    """An unpicklable cached value fails alone: the rest are written, it stays cached."""
+    with cloudmap.open(tmp_path / "db") as s:
+        s.update({"a": [1], "b": [2], "c": [3]})
+    with cloudmap.open(tmp_path / "db", writeback=True) as mine:
+        mine["a"].append(lambda: 0)
+        mine["b"].append("mine")
+        mine["c"].append("mine")
+        with pytest.raises(CodecError, match="'a'"):
+            mine.sync()
+        assert set(mine.cache) == {"a"}
+        mine["a"].pop()
+    with cloudmap.open(tmp_path / "db", "r") as s:
+        assert dict(s) == {"a": [1], "b": [2, "mine"], "c": [3, "mine"]}
+
+
+def test_writeback_close_names_every_failed_key_and_still_closes(
+    tmp_path: Path,
+) -> None:
+    """close() writes what it can, raises one error naming the failed keys, and closes."""
+    with cloudmap.open(tmp_path / "db") as s:
+        s.update({"a": [1], "b": [2], "c": [3]})
+    mine = cloudmap.open(tmp_path / "db", writeback=True)
+    mine["a"].append(lambda: 0)
+    mine["b"].append("mine")
+    mine["c"].append("mine")
+    with cloudmap.open(tmp_path / "db") as theirs:
+        theirs["b"] = ["theirs"]
+    with pytest.raises(BulkError) as info:
+        mine.close()
+    assert set(info.value.errors) == {"a", "b"}
+    assert "'a'" in str(info.value)
+    assert "'b'" in str(info.value)
+    assert isinstance(info.value.errors["a"], CodecError)
+    assert isinstance(info.value.errors["b"], KeySyncError)
+    with pytest.raises(ValueError, match="closed shelf"):
+        len(mine)
+    with cloudmap.open(tmp_path / "db", "r") as s:
+        assert dict(s) == {"a": [1], "b": ["theirs"], "c": [3, "mine"]}

@@ -122,3 +122,20 @@ def test_parsing_cloud_urls_imports_no_sdk() -> None:
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://user:hunter2-SECRET@host/path?token=hunter2-SECRET",
+        "s3://user:hunter2-SECRET@bucket/p",
+        "s3://bucket/p?password=hunter2-SECRET",
+        "az://container/p?sig=hunter2-SECRET",
+        "gs://?token=hunter2-SECRET",
+    ],
+)
+def test_url_errors_never_show_a_secret(url: str) -> None:
+    """Errors for bad URLs show neither user:password@ nor secret query values."""
+    with pytest.raises(ConfigError) as info:
+        parse_target(url)
+    assert "hunter2" not in str(info.value)

@@ -66,8 +66,19 @@ def _azure(request: pytest.FixtureRequest, proxy: FaultProxy) -> Store:
     return AzureBlobStore(container, connection_string=connection_string, retry_total=0)
 
 
-_BUILDERS = {"gcs": _gcs, "s3": _s3, "azure": _azure}
-_WRITE_METHODS = {"gcs": "POST", "s3": "PUT", "azure": "PUT"}
+def _s3_obstore(request: pytest.FixtureRequest, proxy: FaultProxy) -> Store:
+    bucket = request.getfixturevalue("s3_bucket")
+    return S3Store(
+        bucket,
+        endpoint_url=proxy.url,
+        config=_ONE_ATTEMPT,
+        engine="obstore",
+        **MOTO_CREDENTIALS,
+    )
+
+
+_BUILDERS = {"gcs": _gcs, "s3": _s3, "s3_obstore": _s3_obstore, "azure": _azure}
+_WRITE_METHODS = {"gcs": "POST", "s3": "PUT", "s3_obstore": "PUT", "azure": "PUT"}
 
 
 def _upstream(request: pytest.FixtureRequest, provider: str) -> str:
@@ -79,11 +90,13 @@ def _upstream(request: pytest.FixtureRequest, provider: str) -> str:
         )
         parts = urlsplit(settings["BlobEndpoint"])
         return f"{parts.scheme}://{parts.netloc}"
-    endpoint: str = request.getfixturevalue(f"{provider}_endpoint")
+    endpoint: str = request.getfixturevalue(
+        f"{provider.removesuffix('_obstore')}_endpoint"
+    )
     return endpoint
 
 
-@pytest.fixture(params=["s3", "azure", "gcs"])
+@pytest.fixture(params=["s3", "s3_obstore", "azure", "gcs"])
 def proxied(request: pytest.FixtureRequest) -> Iterator[Proxied]:
     """A builder of the provider's stores behind fault-injecting proxies."""
     provider: str = request.param

@@ -9,6 +9,12 @@ import zict
 
 from cloudmap import CloudMapping, KeySyncError
 from cloudmap.store import Store
+from tests.zict_checks import (
+    check_bad_key_types,
+    check_different_keys_threadsafe,
+    check_mapping,
+    check_same_key_threadsafe,
+)
 
 
 def _dumps(value: object) -> bytes:
@@ -69,3 +75,37 @@ def test_cache_layer_does_not_see_keys_written_by_others(store: Store) -> None:
     writer["k"] = b"v"
     with pytest.raises(KeyError):
         cache["k"]
+
+
+# -- zict's own generic checks, over a CloudMapping on every store --------------
+
+
+def test_zict_check_mapping(store: Store) -> None:
+    """zict's check_mapping: the full MutableMapping protocol, views included."""
+    check_mapping(CloudMapping[bytes](store))
+
+
+def test_zict_check_bad_key_types(store: Store) -> None:
+    """Non-str keys miss on lookup, like dict; writes with them raise TypeError."""
+    m: CloudMapping[bytes] = CloudMapping(store)
+    m["k"] = b"v"
+    check_bad_key_types(m)
+    bad = object()
+    assert m.get(bad, b"d") == b"d"  # type: ignore[call-overload]
+    assert m.pop(bad, b"d") == b"d"  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="object"):
+        m[bad] = b"v"  # type: ignore[index]
+    assert [item.key for item in store.list()] == ["k"]
+
+
+def test_zict_check_different_keys_threadsafe(store: Store) -> None:
+    """zict's two-thread check: each thread writes, reads and deletes its own key."""
+    check_different_keys_threadsafe(CloudMapping[bytes](store))
+
+
+def test_zict_check_same_key_threadsafe(store: Store) -> None:
+    """zict's four-thread check on one key: one mapping never conflicts with itself."""
+    m: CloudMapping[bytes] = CloudMapping(store)
+    check_same_key_threadsafe(m)
+    assert "x" not in m
+    assert list(store.list()) == []

@@ -61,6 +61,19 @@ def mappings_are_typed(store: Store) -> int:
     return total
 
 
+def dict_conformance(store: Store) -> bytes:
+    """m.raw is a bytes mapping; a raw prefix is opt-in; get/pop keep dict types."""
+    values: CloudMapping[object] = CloudMapping(
+        store, codec=codecs.pickle(), key_prefix="runs", prefix_separator=""
+    )
+    stored: bytes = values.raw["k"]
+    fallback: object = values.get("k", 0)
+    popped: object = values.pop("k", None)
+    values.setdefault("k", [1])
+    del fallback, popped
+    return stored
+
+
 def coordination_is_typed(store: Store) -> list[tuple[str, str]]:
     """A lease fences modify; changes() and watch() yield Changes."""
     counter: CloudMapping[int] = CloudMapping(store, codec=codecs.json())

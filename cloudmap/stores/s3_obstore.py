@@ -1,0 +1,297 @@
+"""The obstore engine of `S3Store`: reads, small writes and listings in Rust.
+
+`S3Store(..., engine="obstore")` sends GetObject, single-part PutObject and
+ListObjectsV2 through obstore (the `object_store` crate), at a fraction of
+boto3's client CPU per request. Conditions ride in the same request: `mode=
+"create"` (`If-None-Match: *`), `mode={"e_tag": etag}` (`If-Match`), and
+`if_match` / `if_none_match` on reads. What obstore cannot do stays on the
+boto3 path, so nothing is written unconditionally or read-then-written:
+`delete` (obstore's takes no condition), values over the multipart threshold
+(its multipart completion carries none), keys it refuses (empty, `.` or `..`
+segments, control characters; a listing meeting one goes on with boto3),
+metadata names it reads as standard headers (`Content-Type`, ...), listings
+under a prefix not ending in `/` (it lists whole path segments).
+
+obstore strips a leading or trailing `/` from every key it lists, which no
+caller can detect: this engine refuses to write such keys (`ValueError`).
+obstore is imported when such a store is built, never by `import cloudmap`.
+"""
+
+from __future__ import annotations
+
+import re
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from cloudmap._extras import require
+from cloudmap.errors import (
+    AccessDeniedError,
+    ContainerNotFoundError,
+    EtagMismatchError,
+    MissingCredentialsError,
+    StoreError,
+    TransientStoreError,
+)
+from cloudmap.store import Entry, ListedKey
+from cloudmap.stores.s3 import CREDENTIAL_CHAIN, precondition_failed
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from obstore import GetOptions
+    from obstore.store import ClientConfig, RetryConfig
+    from obstore.store import S3Store as ObstoreS3Store
+
+__all__ = ["NotAPathError", "ObstoreEngine", "make_obstore_engine"]
+
+_PAGE_SIZE = 1000
+# obstore reads these attribute names as headers, not as x-amz-meta-* metadata.
+_STANDARD_ATTRIBUTES = frozenset(
+    {"cache-control", "content-disposition", "content-encoding"}
+    | {"content-language", "content-type", "storage-class"}
+)
+_STATUS = re.compile(r"status code: (\d{3})")
+_TRANSIENT_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+_DENIED_STATUSES = frozenset({401, 403})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class NotAPathError(Exception):
+    """A listed key is not an obstore path: the caller lists on with boto3."""
+
+
+def path_safe(key: str) -> bool:
+    """Whether obstore stores and lists `key` verbatim (no rewritten segments)."""
+    if key.startswith("/") or key.endswith("/") or _CONTROL.search(key):
+        return False
+    return all(part not in {"", ".", ".."} for part in key.split("/"))
+
+
+class ObstoreEngine:
+    """GetObject, PutObject and ListObjectsV2 of one bucket through obstore."""
+
+    def __init__(self, store: ObstoreS3Store, *, name: str) -> None:
+        import obstore  # noqa: PLC0415  # lazily, like every provider SDK
+
+        self._obstore = obstore
+        self._store = store
+        self._name = name
+
+    def check_writable(self, key: str) -> None:
+        """Refuse a key that obstore's listings would report under another name.
+
+        Raises:
+            ValueError: `key` starts or ends with `/`.
+        """
+        if key.startswith("/") or key.endswith("/"):
+            msg = (
+                f"key {key!r} starts or ends with '/', which obstore strips in "
+                f"listings of {self._name}: use engine='boto3' for such keys"
+            )
+            raise ValueError(msg)
+
+    def handles(self, key: str, metadata: Mapping[str, str] | None = None) -> bool:
+        """Whether `key` (written with `metadata`) goes through obstore."""
+        if not path_safe(key):
+            return False
+        return not any(name.lower() in _STANDARD_ATTRIBUTES for name in metadata or ())
+
+    def lists(self, prefix: str) -> bool:
+        """Whether a listing under `prefix` goes through obstore."""
+        return not prefix or (prefix.endswith("/") and path_safe(prefix[:-1]))
+
+    def get(
+        self, key: str, *, if_match: str | None, if_none_match: str | None
+    ) -> Entry | None:
+        """One GetObject; `None` when the key is missing and no etag was expected."""
+        options: GetOptions = {}
+        if if_match is not None:
+            options["if_match"] = if_match
+        if if_none_match is not None:
+            options["if_none_match"] = if_none_match
+        try:
+            result = self._obstore.get(self._store, key, options=options)
+            data = bytes(result.bytes())
+        except self._obstore.exceptions.NotModifiedError:
+            assert if_none_match is not None  # noqa: S101  # 304 answers If-None-Match only
+            return Entry(b"", if_none_match, MappingProxyType({}), not_modified=True)
+        except FileNotFoundError as exc:
+            if if_match is None and "NoSuchBucket" not in str(exc):
+                return None
+            raise self.error(exc, key, if_match=if_match) from exc
+        except Exception as exc:
+            raise self.error(exc, key, if_match=if_match) from exc
+        etag = result.meta["e_tag"]
+        if etag is None:
+            raise StoreError(f"{self._name}: no ETag on key {key!r}", key=key)
+        metadata = {
+            name: value
+            for name, value in result.attributes.items()
+            if name.lower() not in _STANDARD_ATTRIBUTES
+        }
+        return Entry(data, etag, MappingProxyType(metadata))
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        if_match: str | None,
+        if_none_match: bool,
+        metadata: Mapping[str, str] | None,
+    ) -> str:
+        """One single-part PutObject carrying the condition."""
+        mode: Any = "overwrite"
+        if if_none_match:
+            mode = "create"
+        if if_match is not None:
+            # "version": None would be refused before any request is sent.
+            mode = {"e_tag": if_match}
+        try:
+            result = self._obstore.put(
+                self._store,
+                key,
+                data,
+                mode=mode,
+                attributes=dict(metadata or {}),
+                use_multipart=False,
+            )
+        except Exception as exc:
+            raise self.error(
+                exc, key, if_match=if_match, if_none_match=if_none_match
+            ) from exc
+        etag = result["e_tag"]
+        if etag is None:
+            raise StoreError(f"{self._name}: no ETag for key {key!r}", key=key)
+        return etag
+
+    def list(self, prefix: str, *, start_after: list[str]) -> Iterator[ListedKey]:
+        """Yield keys under `prefix` from paged ListObjectsV2.
+
+        Each key yielded is appended to `start_after` (kept to its last one), so
+        that a caller can go on with boto3 when `NotAPathError` stops it.
+        """
+        stream = self._obstore.list(
+            self._store, prefix=prefix.rstrip("/") or None, chunk_size=_PAGE_SIZE
+        )
+        while True:
+            try:
+                page = next(stream, None)
+            except self._obstore.exceptions.InvalidPathError as exc:
+                raise NotAPathError(str(exc)) from exc
+            except Exception as exc:
+                raise self.error(exc, None) from exc
+            if page is None:
+                return
+            for item in page:
+                start_after[:] = [item["path"]]
+                yield ListedKey(item["path"], item["e_tag"] or "")
+
+    def error(
+        self,
+        exc: Exception,
+        key: str | None,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> Exception:
+        """The cloudmap error for an obstore exception (the one mapping for obstore)."""
+        errors = self._obstore.exceptions
+        store = self._name
+        text = str(exc)
+        # S3's 409 ConditionalRequestConflict (two conditional requests raced)
+        # reaches us as a conflict too, but it is transient: AWS says retry.
+        raced = "ConditionalRequestConflict" in text
+        conflict = (errors.AlreadyExistsError, errors.PreconditionError)
+        if isinstance(exc, conflict) and not raced:
+            return precondition_failed(
+                key, store=store, if_match=if_match, if_none_match=if_none_match
+            )
+        if isinstance(exc, FileNotFoundError):
+            if "NoSuchBucket" in text:
+                msg = f"{store} does not exist (pass create=True to create it)"
+                return ContainerNotFoundError(msg, key=key, store=store)
+            return EtagMismatchError(key or "", expected_etag=if_match, store=store)
+        first_line = text.split("\n", 1)[0]
+        message = f"{store}: S3 request failed on key {key!r}: {first_line}"
+        found = _STATUS.search(text)
+        status = int(found.group(1)) if found else None
+        denied = (errors.PermissionDeniedError, errors.UnauthenticatedError)
+        if isinstance(exc, denied) or status in _DENIED_STATUSES:
+            return AccessDeniedError(message, key=key, store=store)
+        # No status at all: the connection failed or timed out.
+        no_answer = status is None and "HTTP error" in text
+        if raced or no_answer or status in _TRANSIENT_STATUSES:
+            return TransientStoreError(message, key=key, store=store)
+        return StoreError(message, key=key, store=store)
+
+
+def make_obstore_engine(
+    bucket: str,
+    *,
+    name: str,
+    endpoint_url: str | None,
+    region_name: str,
+    aws_access_key_id: str | None,
+    aws_secret_access_key: str | None,
+    aws_session_token: str | None,
+    profile_name: str | None,
+    addressing_style: str | None,
+) -> ObstoreEngine:
+    """Build the obstore engine of one bucket, with boto3's credentials.
+
+    Without explicit keys, boto3's credential chain is asked now (boto3 itself
+    asks at the first request).
+
+    Raises:
+        MissingDependencyError: obstore is not installed (the `fast` extra).
+        MissingCredentialsError: boto3's chain found no credentials.
+    """
+    require("obstore", extra="fast", purpose="S3Store(engine='obstore')")
+    from obstore.store import S3Store as ObstoreS3Store  # noqa: PLC0415
+
+    host = urlsplit(endpoint_url or "").hostname or ""
+    if host.endswith(".amazonaws.com"):
+        endpoint_url = None  # AWS itself: obstore builds its URLs from the region
+    config: dict[str, Any] = {
+        "region": region_name,
+        # Path style unless asked otherwise: what S3-compatible endpoints want,
+        # and what botocore's "auto" picks for a custom endpoint.
+        "virtual_hosted_style_request": addressing_style == "virtual"
+        or (endpoint_url is None and addressing_style != "path"),
+    }
+    if endpoint_url is not None:
+        config["endpoint"] = endpoint_url
+    options: ClientConfig = {
+        "allow_http": bool(endpoint_url and endpoint_url.startswith("http://"))
+    }
+    # No retries inside obstore: a conditional write retried after it landed
+    # would fail its own precondition (see cloudmap.retry for ours).
+    retry: RetryConfig = {"max_retries": 0}
+    if aws_access_key_id is not None or aws_secret_access_key is not None:
+        config["access_key_id"] = aws_access_key_id
+        config["secret_access_key"] = aws_secret_access_key
+        if aws_session_token is not None:
+            config["session_token"] = aws_session_token
+        store = ObstoreS3Store(
+            bucket, client_options=options, retry_config=retry, **config
+        )
+    else:
+        import boto3.session  # noqa: PLC0415
+        from obstore.auth.boto3 import Boto3CredentialProvider  # noqa: PLC0415
+
+        session = boto3.session.Session(profile_name=profile_name)
+        try:
+            provider = Boto3CredentialProvider(session)
+        except ValueError as exc:  # boto3's chain found nothing
+            msg = f"{name}: unable to locate credentials: {CREDENTIAL_CHAIN}"
+            raise MissingCredentialsError(msg, store=name) from exc
+        store = ObstoreS3Store(
+            bucket,
+            client_options=options,
+            retry_config=retry,
+            credential_provider=provider,
+            **config,
+        )
+    return ObstoreEngine(store, name=name)
