@@ -83,7 +83,11 @@ def _store(
     if parsed.provider == "local" and Path(parsed.location).is_file():
         msg = f"{target} is a file; a local target is a directory of keys"
         raise ConfigError(msg)
-    return open_store(parsed, create=create or (write and parsed.provider == "local"))
+    return open_store(
+        parsed,
+        create=create or (write and parsed.provider == "local"),
+        read_only=not (write or create),
+    )
 
 
 @contextlib.contextmanager

@@ -153,7 +153,8 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
     def store(self) -> Store:
         """The store this mapping calls.
 
-        A `RetryingStore` around the store given, unless built with `retry=None`.
+        A `RetryingStore` around the store given, unless built with `retry=None`
+        or the store never fails transiently (`LocalStore`).
         """
         return self._store
 
@@ -216,7 +217,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
 
     def _full_key(self, key: str) -> str:
         validate_key(key)
-        return validate_key(self._prefix + key)
+        return validate_key(self._prefix + key) if self._prefix else key
 
     def _held(self, key: str) -> str | None:
         return self._etags.get(key)

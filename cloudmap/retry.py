@@ -382,10 +382,14 @@ class RetryingStore:
 def retrying_store(store: Store, retrying: tenacity.Retrying | None) -> Store:
     """`store` with its calls run under `retrying`; as given when None.
 
+    A store whose class sets `never_transient = True` is returned as given too.
+
     A `RetryingStore` is unwrapped first, so that policies never nest (a nested
     one would multiply the attempts).
     """
-    if retrying is None:
+    if retrying is None or getattr(store, "never_transient", False):
+        # A store that can never fail transiently (LocalStore) gains nothing
+        # from a retry policy but its cost on every call.
         return store
     if isinstance(store, RetryingStore):
         store = store.inner

@@ -271,7 +271,7 @@ def open(  # noqa: A001 - the point is to shadow shelve.open
         mapping = mapping_from_config(path, codec=chain, create=create)
     else:
         parsed = parse_target(path)
-        store, prefix = open_store(parsed, create=create)
+        store, prefix = open_store(parsed, create=create, read_only=flag == "r")
         try:
             mapping = CloudMapping(
                 store,

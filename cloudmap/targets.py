@@ -186,9 +186,14 @@ def _shown(scheme: str, host: str | None, path: str) -> str:
 
 
 def open_store(
-    target: str | os.PathLike[str] | Target, *, create: bool = False
+    target: str | os.PathLike[str] | Target,
+    *,
+    create: bool = False,
+    read_only: bool = False,
 ) -> tuple[Store, str]:
     """Open the store a target names; return it with the key prefix to use.
+
+    `read_only` opens a local directory without creating or changing anything.
 
     Raises:
         ConfigError: the target or one of its options is invalid.
@@ -203,6 +208,8 @@ def open_store(
     for key, value in options.items():
         option, converter = _url_option(parsed.provider, key, where=where)
         kwargs[option] = converter(expand_env(value, where=f"{where}, option {key!r}"))
+    if read_only and parsed.provider == "local":
+        kwargs["read_only"] = True
     return build_store(
         parsed.provider, parsed.location, kwargs, create=create
     ), parsed.prefix

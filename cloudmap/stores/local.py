@@ -1,31 +1,31 @@
 """LocalStore: a directory on disk, safe across threads and processes on one machine.
 
-Layout under `root`:
+Layout under `root` (see docs/providers/local.md):
 
 - `root/<key>`: the value's bytes, verbatim, so other tools can read them
   (a key with `/` becomes folders);
-- `root/.cloudmap/meta/<key>.json`: its etag and metadata, plus the identity
-  (inode, size, mtime) of the data file they describe;
-- `root/.cloudmap/tmp/`: files being written, never visible as keys;
-- `root/.cloudmap/lock`: the lock every operation takes (`flock`: shared to
-  read, exclusive to write), so a precondition check and its write are atomic.
+- `root/.cloudmap/index.sqlite3`: one SQLite index (WAL) mapping each key to its
+  etag, metadata and the identity (inode, size, mtime, ctime) of the file they
+  describe; its write transactions are the store's lock;
+- `root/.cloudmap/tmp/`: files being written, each locked by its writer.
 
-A write goes to a temporary file that is fsynced, then `os.replace`d over the
-key, then its sidecar is replaced the same way. A crash between the two steps
-leaves the new bytes with a sidecar that no longer matches them: the key then
-gets an etag derived from the file's identity, as files written by other tools
-do, and never shows torn bytes.
+A write goes to a temp file (fsynced), then, inside one index transaction,
+the precondition is checked, the file is renamed over the key and its row
+recorded. A crash between the rename and the commit leaves the new bytes with
+a row that no longer matches them: the key then gets an etag derived from the
+file's identity, as files written by other tools do, and never shows torn bytes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
-import stat as _stat
+import sqlite3
+import threading
 import uuid
+import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -35,14 +35,31 @@ from cloudmap.errors import (
     ContainerNotFoundError,
     EtagMismatchError,
     NotSupportedError,
+    ReadOnlyError,
     StoreError,
 )
 from cloudmap.store import Entry, ListedKey, check_precondition, validate_key
+from cloudmap.stores._local_index import Index, Row, Transaction, matches
+from cloudmap.stores._local_layout import open_layout
+from cloudmap.stores._local_tree import (
+    Folders,
+    Identity,
+    SymlinkError,
+    derived_etag,
+    identity,
+    is_dir,
+    key_problem,
+    read_all,
+)
 
 __all__ = ["LocalStore"]
 
-_SYSTEM_DIR = ".cloudmap"
-_MAX_SEGMENT_BYTES = 255
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+_FAILURES = (OSError, sqlite3.Error, SymlinkError)
+# Aliases: inside LocalStore, `list` names the method.
+_Keys = list[str]
+_Listing = list[ListedKey | tuple[str, Identity]]
+_SEEN_LIMIT = 65_536
 
 
 class LocalStore:
@@ -50,20 +67,34 @@ class LocalStore:
 
     Args:
         root: the directory; created (with parents) when missing unless
-            `create=False`.
+            `create=False` or `read_only=True`.
         create: create `root` if it does not exist.
-        fsync: flush every write to disk before it becomes visible.
+        fsync: flush every value to disk before it becomes visible.
+        read_only: only read: nothing is created or changed under `root`, and
+            read permission is enough; writes raise `ReadOnlyError`.
 
-    POSIX only: it relies on `fcntl.flock`.
+    POSIX only: it relies on `flock` and `O_NOFOLLOW`.
     """
 
+    never_transient = True
+    """No call can fail transiently, so a mapping runs it without a retry policy."""
+
     def __init__(
-        self, root: str | os.PathLike[str], *, create: bool = True, fsync: bool = True
+        self,
+        root: str | os.PathLike[str],
+        *,
+        create: bool = True,
+        fsync: bool = True,
+        read_only: bool = False,
     ) -> None:
         path = Path(root).expanduser()
-        with _map_os_errors(f"file://{path}", None):
-            self._open(path, create=create)
         self._fsync = fsync
+        self._read_only = read_only
+        self._warned: set[str] = set()
+        self._seen: dict[str, tuple[tuple[int, ...], str, Mapping[str, str]]] = {}
+        self._root = path
+        with self._errors(None):
+            self._open(path, create=create and not read_only)
 
     def _open(self, path: Path, *, create: bool) -> None:
         if create:
@@ -72,14 +103,20 @@ class LocalStore:
             msg = f"directory {str(path)!r} does not exist (pass create=True)"
             raise ContainerNotFoundError(msg, store=f"file://{path}")
         self._root = path.resolve()
-        self._system = self._root / _SYSTEM_DIR
-        self._meta_root = self._system / "meta"
-        self._tmp = self._system / "tmp"
-        self._tmp.mkdir(parents=True, exist_ok=True)
-        self._meta_root.mkdir(exist_ok=True)
-        self._lock_path = self._system / "lock"
-        self._lock_path.touch(exist_ok=True)
-        self._remove_orphaned_temp_files()
+        self._reopen_lock = threading.Lock()
+        self._layout()
+
+    def _layout(self) -> None:
+        layout = open_layout(self._root, read_only=self._read_only)
+        self._tree, self._index = layout.tree, layout.index
+        self._finalizer = weakref.finalize(self, layout.close)
+        self._closed = False
+
+    def _reopen(self) -> None:
+        """Open the folder again after `close()`: a closed store stays usable."""
+        with self._reopen_lock, self._errors(None):
+            if self._closed:
+                self._layout()
 
     @property
     def root(self) -> Path:
@@ -91,83 +128,83 @@ class LocalStore:
         """`file://` followed by the absolute root directory."""
         return f"file://{self._root}"
 
-    def __repr__(self) -> str:
-        return f"LocalStore({str(self._root)!r})"
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened to read only."""
+        return self._read_only
 
-    # -- paths -------------------------------------------------------------
+    def __reduce__(self) -> tuple[object, tuple[str, bool, bool]]:
+        # Pickled (for another process) as its arguments: the copy opens the folder.
+        return (_reopen, (str(self._root), self._fsync, self._read_only))
+
+    def __repr__(self) -> str:
+        mode = ", read_only=True" if self._read_only else ""
+        return f"LocalStore({str(self._root)!r}{mode})"
+
+    # -- helpers -------------------------------------------------------------
 
     def _segments(self, key: str) -> list[str]:
+        if self._closed:
+            self._reopen()
         validate_key(key)
-        segments = key.split("/")
-        for segment in segments:
-            if segment in {"", ".", ".."}:
-                msg = (
-                    f"key {key!r} cannot be stored in {self.name}: empty, '.' and '..' "
-                    "path segments (and a leading or trailing '/') would escape the "
-                    "root or alias another key"
-                )
-                raise ValueError(msg)
-            if len(segment.encode("utf-8")) > _MAX_SEGMENT_BYTES:
-                msg = f"key {key!r}: a path segment is over 255 bytes (file-name limit)"
-                raise ValueError(msg)
-        if "\\" in key:
-            msg = f"key {key!r} holds a backslash, a path separator on Windows"
+        problem = key_problem(key)
+        if problem is not None:
+            msg = f"key {key!r} cannot be stored in {self.name}: it {problem}"
             raise ValueError(msg)
-        if segments[0] == _SYSTEM_DIR:
-            msg = f"key {key!r}: {_SYSTEM_DIR!r} is reserved for LocalStore's own files"
-            raise ValueError(msg)
-        return segments
-
-    def _paths(self, key: str) -> tuple[Path, Path]:
-        segments = self._segments(key)
-        data = self._root.joinpath(*segments)
-        meta = self._meta_root.joinpath(*segments[:-1], segments[-1] + ".json")
-        self._check_inside(key, data.parent)
-        return data, meta
-
-    def _check_inside(self, key: str, directory: Path) -> None:
-        """Refuse a key whose folder is a symlink that leads out of the root."""
-        real = Path(os.path.realpath(directory))
-        if real != self._root and self._root not in real.parents:
-            msg = f"key {key!r} resolves outside {self.name} through a symlink"
-            raise ValueError(msg)
-
-    # -- locking -----------------------------------------------------------
+        return key.split("/")
 
     @contextlib.contextmanager
-    def _locked(self, *, exclusive: bool, key: str | None = None) -> Iterator[None]:
-        # One open file description per operation: flock then excludes other
-        # threads of this process as well as other processes.
-        with _map_os_errors(self.name, key):
-            fd = os.open(self._lock_path, os.O_RDWR)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-                yield
-            finally:
-                os.close(fd)
-
-    # -- reading state -------------------------------------------------------
-
-    def _current(self, data: Path, meta: Path) -> tuple[str, Mapping[str, str]] | None:
-        """The etag and metadata of the file at `data`, or None when missing."""
+    def _errors(self, key: str | None) -> Iterator[None]:
+        """Turn file system and index errors into StoreErrors, naming the key."""
         try:
-            stat = data.stat(follow_symlinks=False)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        if not _stat.S_ISREG(stat.st_mode):
-            return None
-        identity = [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+            yield
+        except _FAILURES as exc:
+            raise self._error(exc, key) from exc
+
+    def _error(
+        self, exc: OSError | sqlite3.Error | SymlinkError, key: str | None
+    ) -> Exception:
+        what = f"key {key!r} in {self.name}" if key is not None else self.name
+        if isinstance(exc, SymlinkError):
+            return SymlinkError(f"{what}: {exc}")
+        if isinstance(exc, PermissionError) or (
+            isinstance(exc, OSError) and exc.errno == errno.EROFS
+        ):
+            msg = f"permission denied on {what}: {exc.strerror}"
+            return AccessDeniedError(msg, key=key, store=self.name)
+        if isinstance(exc, OSError):
+            msg = f"file system error on {what}: {exc.strerror or exc}"
+            return StoreError(msg, key=key, store=self.name)
+        if "readonly" in str(exc):  # SQLITE_READONLY: no write permission on the index
+            msg = f"permission denied on {what}: the index is read-only ({exc})"
+            return AccessDeniedError(msg, key=key, store=self.name)
+        return StoreError(f"index error on {what}: {exc}", key=key, store=self.name)
+
+    def _folders(self, segments: list[str], *, create: bool = False) -> Folders | None:
         try:
-            record = json.loads(meta.read_bytes())
-        except (FileNotFoundError, NotADirectoryError, ValueError):
-            record = None
-        if isinstance(record, dict) and record.get("identity") == identity:
-            return str(record["etag"]), MappingProxyType(dict(record["metadata"]))
-        # Written by another tool, or a crash came between data and sidecar.
+            return self._tree.folders(segments, create=create)
+        except NotSupportedError:
+            if create:
+                raise
+            return None  # a folder on the way is a file: the key is missing
+
+    def _writable(self, key: str) -> Index:
+        if self._read_only or not isinstance(self._index, Index):
+            msg = f"cannot write key {key!r}: {self.name} was opened read-only"
+            raise ReadOnlyError(msg)
+        return self._index
+
+    @staticmethod
+    def _etag(tx: Transaction, key: str, stat: os.stat_result | None) -> str | None:
+        if stat is None:
+            return None
+        row = tx.get(key)
+        ident = identity(stat)
         return (
-            f'"stat-{stat.st_ino}-{stat.st_size}-{stat.st_mtime_ns}"',
-            MappingProxyType({}),
+            row.etag if row is not None and row.matches(ident) else derived_etag(ident)
         )
+
+    # -- reading -------------------------------------------------------------
 
     def get(
         self,
@@ -177,22 +214,87 @@ class LocalStore:
         if_none_match: str | None = None,
     ) -> Entry | None:
         """Read `key`; see `cloudmap.store.Store.get`."""
-        data_path, meta_path = self._paths(key)
-        with self._locked(exclusive=False, key=key):
-            current = self._current(data_path, meta_path)
-            etag = current[0] if current is not None else None
+        segments = self._segments(key)
+        try:
+            found = self._open_value(key, segments)
+        except _FAILURES as exc:
+            raise self._error(exc, key) from exc
+        if found is None:
+            if if_match is not None:
+                raise EtagMismatchError(
+                    key, expected_etag=if_match, actual_etag=None, store=self.name
+                )
+            return None
+        fd, size, etag, metadata = found
+        try:
             if if_match is not None and etag != if_match:
                 raise EtagMismatchError(
                     key, expected_etag=if_match, actual_etag=etag, store=self.name
                 )
-            if current is None:
-                return None
             if if_none_match is not None and etag == if_none_match:
-                return Entry(b"", current[0], current[1], not_modified=True)
-            fd = os.open(data_path, os.O_RDONLY | os.O_NOFOLLOW)
-            with os.fdopen(fd, "rb") as file:
-                payload = file.read()
-        return Entry(payload, current[0], current[1])
+                return Entry(b"", etag, metadata, not_modified=True)
+            return Entry(read_all(fd, size), etag, metadata)
+        except OSError as exc:
+            raise self._error(exc, key) from exc
+        finally:
+            os.close(fd)
+
+    def _open_value(
+        self, key: str, segments: list[str]
+    ) -> tuple[int, int, str, Mapping[str, str]] | None:
+        """Open the key's file; return it with its size, etag and metadata."""
+        opened = self._open_file(segments)
+        if opened is None:
+            return None
+        fd, stat = opened
+        ident = identity(stat)
+        seen = self._seen.get(key)
+        if seen is not None and seen[0] == ident:
+            return fd, stat.st_size, seen[1], seen[2]
+        row = self._index.get(key)
+        if row is not None and row.matches(ident):
+            self._remember(key, row)
+            return fd, stat.st_size, row.etag, row.metadata()
+        if self._read_only:
+            return fd, stat.st_size, derived_etag(ident), _EMPTY
+        os.close(fd)
+        # Written by another tool, or a writer is between its rename and its
+        # commit: look again under the lock, and record what the file is.
+        with self._writable(key).transaction() as tx:
+            opened = self._open_file(segments)
+            if opened is None:
+                return None
+            fd, stat = opened
+            ident = identity(stat)
+            row = tx.get(key)
+            if row is None or not row.matches(ident):
+                row = Row(derived_etag(ident), "{}", ident)
+                tx.put(key, row)
+            self._remember(key, row)
+            return fd, stat.st_size, row.etag, row.metadata()
+
+    def _remember(self, key: str, row: Row) -> None:
+        """Keep a row whose file was seen, to skip the index on its next read.
+
+        Safe without checking the index: a file identity, once recorded with
+        an etag, is never recorded with another (every write makes a new file).
+        """
+        if row.ident[3] == -1:
+            return  # a row of the old layout: it matches on less than a whole identity
+        if len(self._seen) >= _SEEN_LIMIT:
+            self._seen.clear()
+        self._seen[key] = (row.ident, row.etag, row.metadata())
+
+    def _open_file(self, segments: list[str]) -> tuple[int, os.stat_result] | None:
+        if len(segments) == 1:
+            return self._tree.open_file(self._tree.root_fd, segments[0])
+        folders = self._folders(segments)
+        if folders is None:
+            return None
+        try:
+            return self._tree.open_file(folders.parent, segments[-1])
+        finally:
+            folders.close()
 
     # -- writing -------------------------------------------------------------
 
@@ -206,145 +308,162 @@ class LocalStore:
         metadata: Mapping[str, str] | None = None,
     ) -> str:
         """Write `key`; see `cloudmap.store.Store.put`."""
-        data_path, meta_path = self._paths(key)
+        segments = self._segments(key)
+        index = self._writable(key)
         etag = f'"{uuid.uuid4().hex}"'
-        with _map_os_errors(self.name, key):
+        record = json.dumps(dict(metadata)) if metadata else "{}"
+        with self._errors(key):
             # The value is written and fsynced before the lock is taken, so
-            # writers of different keys only serialise on the short commit.
-            temp_data = self._write_temp(bytes(data), fsync=self._fsync)
-        try:
-            stat = temp_data.stat()
-            record = {
-                "etag": etag,
-                "metadata": dict(metadata or {}),
-                "identity": [stat.st_ino, stat.st_size, stat.st_mtime_ns],
-            }
-            with self._locked(exclusive=True, key=key):
-                current = self._current(data_path, meta_path)
-                check_precondition(
-                    key,
-                    current[0] if current is not None else None,
-                    if_match=if_match,
-                    if_none_match=if_none_match,
-                    store=self.name,
-                )
-                if current is None and data_path.is_dir():
-                    msg = (
-                        f"key {key!r} cannot be stored in {self.name}: a folder of "
-                        "that name holds other keys (a file and a folder cannot "
-                        "share a path)"
+            # writers only serialise on the short commit.
+            fd, name = self._tree.temp_file(bytes(data), fsync=self._fsync)
+            committed = False
+            try:
+                with index.transaction() as tx:
+                    self._commit(
+                        tx,
+                        key,
+                        segments,
+                        name,
+                        if_match=if_match,
+                        if_none_match=if_none_match,
                     )
-                    raise NotSupportedError(msg)
-                # No fsync: a sidecar lost in a crash no longer matches the data
-                # file, which then reads whole under a stat-derived etag.
-                temp_meta = self._write_temp(
-                    json.dumps(record).encode("utf-8"), fsync=False
-                )
-                try:
-                    self._make_parents(key, data_path)
-                    meta_path.parent.mkdir(parents=True, exist_ok=True)
-                    temp_data.replace(data_path)
-                    temp_meta.replace(meta_path)
-                finally:
-                    temp_meta.unlink(missing_ok=True)
-        finally:
-            temp_data.unlink(missing_ok=True)
+                    row = Row(etag, record, identity(os.fstat(fd)))
+                    tx.put(key, row)
+                committed = True
+                self._remember(key, row)
+            finally:
+                if committed:
+                    os.close(fd)  # releases the lock; the file is the key now
+                else:
+                    self._tree.discard(fd, name)
         return etag
 
-    def _make_parents(self, key: str, data_path: Path) -> None:
+    def _commit(
+        self,
+        tx: Transaction,
+        key: str,
+        segments: list[str],
+        name: str,
+        *,
+        if_match: str | None,
+        if_none_match: bool,
+    ) -> None:
+        """Check the precondition and rename the temp file over the key."""
+        folders = self._folders(segments)
         try:
-            data_path.parent.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError) as exc:
-            msg = (
-                f"key {key!r} cannot be stored in {self.name}: one of its folders "
-                "is already a key (a file and a folder cannot share a path)"
+            stat = self._tree.lstat(folders.parent, segments[-1]) if folders else None
+            current = self._etag(tx, key, stat)
+            check_precondition(
+                key,
+                current,
+                if_match=if_match,
+                if_none_match=if_none_match,
+                store=self.name,
             )
-            raise NotSupportedError(msg) from exc
-        self._check_inside(key, data_path.parent)
-
-    def _write_temp(self, payload: bytes, *, fsync: bool) -> Path:
-        path = self._tmp / f"{os.getpid()}-{uuid.uuid4().hex}.tmp"
-        # os.open honours the umask, unlike mkstemp's fixed 0o600.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            view = memoryview(payload)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            if fsync:
-                os.fsync(fd)
+            if folders is None:
+                try:
+                    folders = self._folders(segments, create=True)
+                except NotSupportedError as exc:
+                    msg = (
+                        f"key {key!r} cannot be stored in {self.name}: one of its "
+                        "folders is already a key (a file and a folder cannot share "
+                        "a path)"
+                    )
+                    raise NotSupportedError(msg) from exc
+                assert folders is not None  # noqa: S101 - created
+            elif stat is None and is_dir(folders.parent, segments[-1]):
+                msg = (
+                    f"key {key!r} cannot be stored in {self.name}: a folder of that "
+                    "name holds other keys (a file and a folder cannot share a path)"
+                )
+                raise NotSupportedError(msg)
+            os.replace(
+                name,
+                segments[-1],
+                src_dir_fd=self._tree.tmp_fd,
+                dst_dir_fd=folders.parent,
+            )
         finally:
-            os.close(fd)
-        return path
+            if folders is not None:
+                folders.close()
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         """Delete `key`; see `cloudmap.store.Store.delete`."""
-        data_path, meta_path = self._paths(key)
-        with self._locked(exclusive=True, key=key):
-            current = self._current(data_path, meta_path)
-            check_precondition(
-                key,
-                current[0] if current is not None else None,
-                if_match=if_match,
-                if_none_match=False,
-                store=self.name,
-            )
-            if current is None:
-                return
-            data_path.unlink()
-            meta_path.unlink(missing_ok=True)
-            self._prune(data_path.parent, self._root)
-            self._prune(meta_path.parent, self._meta_root)
-
-    @staticmethod
-    def _prune(directory: Path, stop: Path) -> None:
-        """Remove folders left empty by a delete, up to `stop`."""
-        while directory != stop:
+        segments = self._segments(key)
+        index = self._writable(key)
+        with self._errors(key), index.transaction() as tx:
+            folders = self._folders(segments)
             try:
-                directory.rmdir()
-            except OSError as exc:
-                if exc.errno in {errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT}:
+                stat = (
+                    self._tree.lstat(folders.parent, segments[-1]) if folders else None
+                )
+                check_precondition(
+                    key,
+                    self._etag(tx, key, stat),
+                    if_match=if_match,
+                    if_none_match=False,
+                    store=self.name,
+                )
+                if folders is None or stat is None:
                     return
-                raise
-            directory = directory.parent
+                os.unlink(segments[-1], dir_fd=folders.parent)
+                tx.delete(key)
+                self._seen.pop(key, None)
+                self._tree.prune(folders, segments)
+            finally:
+                if folders is not None:
+                    folders.close()
 
     # -- listing -------------------------------------------------------------
 
     def list(self, prefix: str = "") -> Iterator[ListedKey]:
-        """Yield keys starting with `prefix`, folder by folder."""
-        yield from self._walk(self._root, "", prefix)
+        """Yield keys starting with `prefix`, in sorted order."""
+        if self._closed:
+            self._reopen()
+        with self._errors(None):
+            found = self._tree.walk(prefix, self._warned)
+            rows = self._index.rows(prefix)
+            listed: _Listing = []
+            unknown: _Keys = []
+            for key, ident in found:
+                row = rows.get(key)
+                if row is not None and matches(row[1:], ident):
+                    listed.append(ListedKey(key, row[0]))
+                elif self._read_only:
+                    listed.append(ListedKey(key, derived_etag(ident)))
+                else:
+                    listed.append((key, ident))
+                    unknown.append(key)
+            resolved = self._resolve(unknown) if unknown else {}
+        for item in listed:
+            if isinstance(item, ListedKey):
+                yield item
+            elif item[0] in resolved:
+                yield ListedKey(item[0], resolved[item[0]])
 
-    def _walk(self, directory: Path, base: str, prefix: str) -> Iterator[ListedKey]:
-        try:
-            with os.scandir(directory) as scan:
-                entries = sorted(scan, key=lambda entry: entry.name)
-        except (FileNotFoundError, NotADirectoryError):
-            return
-        for entry in entries:
-            key = base + entry.name
-            if key == _SYSTEM_DIR:
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                if key.startswith(prefix) or prefix.startswith(key + "/"):
-                    yield from self._walk(Path(entry.path), key + "/", prefix)
-            elif entry.is_file(follow_symlinks=False) and key.startswith(prefix):
-                data_path, meta_path = self._paths(key)
-                with self._locked(exclusive=False, key=key):
-                    current = self._current(data_path, meta_path)
-                if current is not None:
-                    yield ListedKey(key, current[0])
-
-    # -- housekeeping --------------------------------------------------------
-
-    def _remove_orphaned_temp_files(self) -> None:
-        """Delete temp files whose writing process has died (after a crash)."""
-        for path in self._tmp.iterdir():
-            pid_text = path.name.split("-", 1)[0]
-            if pid_text.isdigit() and not _process_alive(int(pid_text)):
-                path.unlink(missing_ok=True)
+    def _resolve(self, keys: _Keys) -> dict[str, str]:
+        """Etags of files the index does not describe, recorded in one transaction."""
+        resolved: dict[str, str] = {}
+        with self._writable(keys[0]).transaction() as tx:
+            adopted: list[tuple[str, Row]] = []
+            for key in keys:
+                stat = self._tree.lstat_key(key.split("/"))
+                if stat is None:
+                    continue
+                ident = identity(stat)
+                row = tx.get(key)
+                if row is None or not row.matches(ident):
+                    row = Row(derived_etag(ident), "{}", ident)
+                    adopted.append((key, row))
+                resolved[key] = row.etag
+            tx.put_many(adopted)
+        return resolved
 
     def close(self) -> None:
-        """Nothing to release; present for the protocol."""
+        """Close the directory handles and the index; the next call reopens them."""
+        with self._reopen_lock:
+            self._closed = True
+            self._finalizer()
 
     def __enter__(self) -> LocalStore:
         return self
@@ -353,28 +472,6 @@ class LocalStore:
         self.close()
 
 
-@contextlib.contextmanager
-def _map_os_errors(store: str, key: str | None) -> Iterator[None]:
-    """Turn the file system's errors into StoreErrors, as cloud stores do."""
-    what = f"key {key!r} in {store}" if key is not None else store
-    try:
-        yield
-    except PermissionError as exc:
-        msg = f"permission denied on {what}: {exc.strerror}"
-        raise AccessDeniedError(msg, key=key, store=store) from exc
-    except OSError as exc:
-        if exc.errno == errno.EROFS:
-            msg = f"{what} is on a read-only file system"
-            raise AccessDeniedError(msg, key=key, store=store) from exc
-        msg = f"file system error on {what}: {exc.strerror or exc}"
-        raise StoreError(msg, key=key, store=store) from exc
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _reopen(root: str, fsync: bool, read_only: bool) -> LocalStore:
+    """The store a pickled LocalStore stands for, opened in this process."""
+    return LocalStore(root, create=False, fsync=fsync, read_only=read_only)

@@ -1,0 +1,224 @@
+"""LocalStore's index: one SQLite file, key -> etag, metadata and file identity.
+
+Its write transactions (`BEGIN IMMEDIATE`) are the store's lock: a writer
+checks the precondition, renames its temp file over the key and records the
+new row inside one transaction, so no other writer, in this process or
+another, can act between the check and the write. Readers never wait on
+writers (WAL mode). Threads of one process queue on a `threading.Lock` first,
+so that they never sleep in SQLite's busy handler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import quote
+
+from cloudmap.stores._local_tree import Identity
+
+__all__ = ["Index", "Row"]
+
+INDEX_NAME = "index.sqlite3"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    key TEXT PRIMARY KEY,
+    etag TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    ino INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL
+) WITHOUT ROWID
+"""
+_ROW_QUERY = (
+    "SELECT etag, metadata, ino, size, mtime_ns, ctime_ns FROM objects WHERE key = ?"
+)
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+# Writers in one process, per index file: (st_dev, st_ino) -> lock.
+_PROCESS_LOCKS: dict[tuple[int, int], threading.Lock] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+def _reset_after_fork() -> None:
+    # A lock held by another thread at fork time would stay held forever.
+    global _REGISTRY_LOCK  # noqa: PLW0603
+    _PROCESS_LOCKS.clear()
+    _REGISTRY_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+class Row:
+    """One key's record: etag, metadata (JSON) and the identity of its file."""
+
+    __slots__ = ("etag", "ident", "metadata_json")
+
+    def __init__(self, etag: str, metadata_json: str, ident: Sequence[int]) -> None:
+        self.etag = etag
+        self.metadata_json = metadata_json
+        self.ident = tuple(ident)
+
+    def matches(self, ident: Identity) -> bool:
+        """Whether the file still is the one this row describes."""
+        return matches(self.ident, ident)
+
+    def metadata(self) -> Mapping[str, str]:
+        """The user metadata, read-only."""
+        return _metadata(self.metadata_json)
+
+
+def matches(recorded: Sequence[int], ident: Identity) -> bool:
+    """Whether a file's identity is the one recorded for it."""
+    # A row read from the old layout has no ctime (-1): it compares on the rest.
+    return recorded == ident or (recorded[3] == -1 and recorded[:3] == ident[:3])
+
+
+@functools.lru_cache(maxsize=256)
+def _metadata(text: str) -> Mapping[str, str]:
+    # Rows repeat a few metadata texts (the codec tag): parse each once.
+    return _EMPTY if text == "{}" else MappingProxyType(json.loads(text))
+
+
+class Index:
+    """The SQLite index of one LocalStore folder."""
+
+    def __init__(self, path: str, *, read_only: bool, key: tuple[int, int]) -> None:
+        self._path = path
+        self._read_only = read_only
+        self._lock = threading.Lock()
+        self._lock_pid = os.getpid()
+        self._pid = -1
+        self._conn: sqlite3.Connection | None = None
+        self._key = key
+        if not read_only:
+            with self._connection() as conn:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._read_only:
+            uri = f"file:{quote(self._path)}?mode=ro"
+            conn = _connect(uri, uri=True)
+            try:
+                conn.execute("SELECT 1 FROM objects LIMIT 1").fetchall()
+            except sqlite3.OperationalError:
+                # A WAL index whose -shm file is gone (no writer has it open)
+                # cannot be opened without write access to the folder; then
+                # no writer is active and the file can be read as it is.
+                conn.close()
+                uri = f"file:{quote(self._path)}?immutable=1"
+                conn = _connect(uri, uri=True)
+        else:
+            conn = _connect(self._path, uri=False)
+            conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    def _conn_lock(self) -> threading.Lock:
+        """The lock that serialises this process's use of the connection."""
+        if self._lock_pid != os.getpid():
+            # After a fork another thread may have held it: the child starts afresh.
+            self._lock = threading.Lock()
+            self._lock_pid = os.getpid()
+        return self._lock
+
+    def _live(self) -> sqlite3.Connection:
+        """This process's connection; call with `_conn_lock()` held."""
+        if self._conn is None or self._pid != os.getpid():
+            # A connection must not cross a fork; the parent's is left alone.
+            self._conn = self._connect()
+            self._pid = os.getpid()
+        return self._conn
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with self._conn_lock():
+            yield self._live()
+
+    def get(self, key: str) -> Row | None:
+        """The row of `key`, or None."""
+        with self._conn_lock():
+            found = self._live().execute(_ROW_QUERY, (key,)).fetchone()
+        return None if found is None else Row(found[0], found[1], found[2:])
+
+    def rows(self, prefix: str) -> dict[str, tuple[Any, ...]]:
+        """(etag, inode, size, mtime, ctime) of every key starting with `prefix`."""
+        query = "SELECT key, etag, ino, size, mtime_ns, ctime_ns FROM objects"
+        args: tuple[object, ...] = ()
+        if prefix:
+            query += " WHERE key >= ? AND substr(key, 1, ?) = ?"
+            args = (prefix, len(prefix), prefix)
+        with self._conn_lock():
+            found = self._live().execute(query, args).fetchall()
+        return {row[0]: row[1:] for row in found}
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """A write transaction: the store's lock across threads and processes."""
+        lock = _process_lock(self._key)
+        with lock, self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close this process's connection."""
+        with self._conn_lock():
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+            self._pid = -1
+
+
+class Transaction:
+    """Reads and writes inside one `BEGIN IMMEDIATE` transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def get(self, key: str) -> Row | None:
+        """The row of `key`, or None."""
+        found = self._conn.execute(_ROW_QUERY, (key,)).fetchone()
+        return None if found is None else Row(found[0], found[1], found[2:])
+
+    def put(self, key: str, row: Row) -> None:
+        """Record `row` for `key`."""
+        self.put_many([(key, row)])
+
+    def put_many(self, rows: Iterable[tuple[str, Row]]) -> None:
+        """Record many rows at once."""
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ((key, row.etag, row.metadata_json, *row.ident) for key, row in rows),
+        )
+
+    def delete(self, key: str) -> None:
+        """Forget `key`."""
+        self._conn.execute("DELETE FROM objects WHERE key = ?", (key,))
+
+
+def _connect(target: str, *, uri: bool) -> sqlite3.Connection:
+    # One connection serves every thread, one at a time (under _conn_lock()).
+    return sqlite3.connect(
+        target, timeout=60, isolation_level=None, uri=uri, check_same_thread=False
+    )
+
+
+def _process_lock(key: tuple[int, int]) -> threading.Lock:
+    with _REGISTRY_LOCK:
+        lock = _PROCESS_LOCKS.get(key)
+        if lock is None:
+            lock = _PROCESS_LOCKS[key] = threading.Lock()
+        return lock
