@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,6 +28,17 @@ CLOUD_PROVIDERS = [
 ]
 PROVIDERS = ["memory", "local", *CLOUD_PROVIDERS]
 PROCESS_PROVIDERS = ["local", *CLOUD_PROVIDERS]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """A subprocess environment: this checkout importable, the copy journal in tmp_path."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

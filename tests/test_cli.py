@@ -14,18 +14,6 @@ import pytest
 
 import cloudmap
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    """The environment: this checkout importable, the copy journal in tmp_path."""
-    return {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-    }
-
 
 def cli(
     env: dict[str, str], *args: object, stdin: bytes = b""
