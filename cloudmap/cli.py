@@ -72,14 +72,13 @@ def _store(
         if write and len(providers) > 1:
             msg = f"{target}: writes to a replicated config go through cloudmap.open()"
             raise ConfigError(msg)
-        return providers[0].open_store(create=create), providers[0].prefix
+        if write and providers[0].provider == "memory":
+            raise ConfigError(_vanishing(target, "its in-memory store"))
+        store = providers[0].open_store(create=create, read_only=not (write or create))
+        return store, providers[0].prefix
     parsed = parse_target(target)
     if parsed.provider == "memory" and write:
-        msg = (
-            f"{target}: a memory:// store lives only as long as this command, so "
-            "what it writes there would vanish; write to a directory or a bucket"
-        )
-        raise ConfigError(msg)
+        raise ConfigError(_vanishing(target, "a memory:// store"))
     if parsed.provider == "local" and Path(parsed.location).is_file():
         msg = f"{target} is a file; a local target is a directory of keys"
         raise ConfigError(msg)
@@ -87,6 +86,13 @@ def _store(
         parsed,
         create=create or (write and parsed.provider == "local"),
         read_only=not (write or create),
+    )
+
+
+def _vanishing(target: str, what: str) -> str:
+    return (
+        f"{target}: {what} lives only as long as this command, so "
+        "what it writes there would vanish; write to a directory or a bucket"
     )
 
 

@@ -134,11 +134,17 @@ class ProviderConfig:
             f"encrypted={self.encryption is not None!r})"
         )
 
-    def open_store(self, *, create: bool) -> Store:
-        """Construct this provider's store (a fresh one for unnamed in-memory)."""
+    def open_store(self, *, create: bool, read_only: bool = False) -> Store:
+        """Construct this provider's store (a fresh one for unnamed in-memory).
+
+        `read_only` opens a local directory without creating or changing anything.
+        """
         if self.provider == "memory" and not self.location:
             return MemoryStore()
-        return build_store(self.provider, self.location, self.kwargs, create=create)
+        kwargs = dict(self.kwargs)
+        if read_only and self.provider == "local":
+            kwargs["read_only"] = True
+        return build_store(self.provider, self.location, kwargs, create=create)
 
     def codec(self, base: Codec) -> Codec:
         """`base` followed by this provider's compression, then its encryption."""
@@ -405,17 +411,19 @@ def mapping_from_config(
     *,
     codec: Codec,
     create: bool = False,
+    read_only: bool = False,
 ) -> MutableMapping[str, Any]:
     """Build the mapping an ini file describes: a CloudMapping or ReplicatedMapping.
 
     Each provider gets `codec`, followed by the compressor its compression
     section asks for, then the encryption its encryption section asks for.
+    `read_only` opens local directories without creating or changing anything.
     """
     providers = read_config(path)
     mappings: list[CloudMapping[Any]] = []
     for provider in providers:
         chain = provider.codec(codec)
-        store = provider.open_store(create=create)
+        store = provider.open_store(create=create, read_only=read_only)
         try:
             mapping: CloudMapping[Any] = CloudMapping(
                 store, codec=chain, key_prefix=provider.prefix, verify=provider.verify

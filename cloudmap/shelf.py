@@ -268,7 +268,9 @@ def open(  # noqa: A001 - the point is to shadow shelve.open
     if isinstance(target, Store):
         mapping = CloudMapping(target, codec=chain)
     elif _is_config(path := os.fsdecode(target)):
-        mapping = mapping_from_config(path, codec=chain, create=create)
+        mapping = mapping_from_config(
+            path, codec=chain, create=create, read_only=flag == "r"
+        )
     else:
         parsed = parse_target(path)
         store, prefix = open_store(parsed, create=create, read_only=flag == "r")

@@ -191,6 +191,19 @@ def test_memory_destination_is_refused(
     assert "copied" not in result.stdout
 
 
+def test_in_memory_ini_destination_is_refused(
+    store: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    """An ini whose provider is in-memory is refused as a destination, like memory://."""
+    ini = tmp_path / "mem.ini"
+    ini.write_text("[default]\nprovider = in-memory\n")
+    for args in (("put", ini, "k", "-"), ("copy", store, ini)):
+        result = cli(env, *args)
+        assert result.returncode == 2, result.stderr
+        assert "would vanish" in result.stderr
+        assert result.stdout == ""
+
+
 # -- 11. demo --help ----------------------------------------------------------------
 
 

@@ -127,6 +127,25 @@ def test_read_only_shelf_refuses_writes_and_creates_nothing(tmp_path: Path) -> N
     assert [p.name for p in tmp_path.iterdir()] == ["k"]
 
 
+def test_ini_target_reads_with_read_permission_only(shared_dir: Path) -> None:
+    """An ini naming a plain folder reads through open(ini, 'r'), ls and get, creating nothing."""
+    root = shared_dir / "data"
+    root.mkdir()
+    (root / "k").write_bytes(b"value")
+    ini = shared_dir / "ro.ini"
+    ini.write_text(f"[default]\nprovider = filesystem\nfolder_path = {root}\n")
+    ini.chmod(0o644)
+    _freeze(root)
+    before = _tree(root)
+    assert _as_reader(lambda: _shelf(str(ini))) == [["k"], "value"]
+    assert _as_reader(lambda: _cli("ls", str(ini))) == [0, "k\n", ""]
+    got = _as_reader(lambda: _cli("--json", "get", str(ini), "k"))
+    assert isinstance(got, list)
+    assert got[0] == 0, got
+    assert json.loads(str(got[1]))["size"] == len(b"value")
+    assert _tree(root) == before
+
+
 WRITER = """
 import sys
 from cloudmap import CloudMapping, LocalStore
