@@ -127,7 +127,10 @@ def _get(args: argparse.Namespace) -> int:
     if entry is None:
         raise NotFoundError(f"key {args.key!r} not found in {args.target}")
     if args.output is not None:
-        Path(args.output).write_bytes(entry.data)
+        try:
+            Path(args.output).write_bytes(entry.data)
+        except OSError as exc:
+            raise _bad_path("write", args.output, exc) from exc
     elif not args.json:
         sys.stdout.buffer.write(entry.data)
         sys.stdout.buffer.flush()
@@ -138,8 +141,20 @@ def _get(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _bad_path(action: str, path: object, exc: OSError) -> ValueError:
+    """A local file the user named cannot be used: bad usage (exit 2)."""
+    return ValueError(f"cannot {action} {path}: {exc.strerror or exc}")
+
+
 def _put(args: argparse.Namespace) -> int:
-    data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    try:
+        data = (
+            sys.stdin.buffer.read()
+            if args.file == "-"
+            else Path(args.file).read_bytes()
+        )
+    except OSError as exc:
+        raise _bad_path("read", args.file, exc) from exc
     with _opened(args.target, write=True) as (store, prefix):
         etag = store.put(
             prefix + args.key, data, if_match=args.if_match, if_none_match=args.create
@@ -166,6 +181,8 @@ def _copy(args: argparse.Namespace) -> int:
 
     mirror = args.command == "sync"
     journal = None if args.no_journal else args.journal
+    if journal is not None and journal.is_dir():
+        raise _bad_path("use", journal, IsADirectoryError(21, "Is a directory"))
     progress = _Progress(_show_progress(args), "sync" if mirror else "copy")
     try:
         with (

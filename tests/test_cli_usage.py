@@ -191,6 +191,25 @@ def test_memory_destination_is_refused(
     assert "copied" not in result.stdout
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("put", "{store}", "k2", "{tmp}/missing.txt"),
+        ("get", "-o", "{tmp}", "{store}", "k"),
+        ("copy", "--journal", "{tmp}", "{store}", "{tmp}/dst"),
+    ],
+)
+def test_unusable_local_file_is_a_usage_error(
+    args: tuple[str, ...], store: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    """A missing input file or a directory given as an output file exits 2 in one line."""
+    result = cli(env, *(arg.format(store=store, tmp=tmp_path) for arg in args))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "dst").exists()
+
+
 def test_in_memory_ini_destination_is_refused(
     store: Path, tmp_path: Path, env: dict[str, str]
 ) -> None:
