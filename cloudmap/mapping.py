@@ -174,7 +174,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
 
         Reads return the stored bytes undecoded, whatever codec wrote them;
         writes store bytes as given, tagged with this mapping's codec, so
-        `m.raw[k] = m.codec.dumps(v)` is read back by `m[k]` as `v`.
+        `m.raw[k] = m.codec.dumps(v, key=k)` is read back by `m[k]` as `v`.
         """
         view: CloudMapping[bytes] = object.__new__(CloudMapping)
         view.__dict__.update(
