@@ -9,14 +9,18 @@ and ignores them, as several S3-compatible servers do.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from collections.abc import Callable, Collection, Iterator
 
 import pytest
 
-from cloudmap import CloudMapping, NotSupportedError
+from cloudmap import CloudMapping, NotSupportedError, open_async
 from cloudmap import open as open_shelf
 from cloudmap.cli import main
+from cloudmap.dask._cache import Memo
+from cloudmap.dask._spill import make_spill_mapping
 from cloudmap.store import Store
 from cloudmap.stores.azure import AzureBlobStore
 from cloudmap.stores.gcs import GCSStore
@@ -190,6 +194,39 @@ def test_verify_url_option_refuses_a_lax_server(
     url = f"s3://{s3_bucket}?endpoint={proxy.url}&region=us-east-1&verify=1"
     with pytest.raises(NotSupportedError, match="create-only"):
         open_shelf(url)
+
+
+def _open_async(url: str) -> object:
+    async def opened() -> object:
+        return await open_async(url)
+
+    return asyncio.run(opened())
+
+
+def _cached(url: str) -> object:
+    return Memo(url, prefix=f"verify-{uuid.uuid4().hex}/").mapping()
+
+
+def _spilled(url: str) -> object:
+    return make_spill_mapping(url, 0, "spill/")
+
+
+@pytest.mark.parametrize(
+    "opener", [_open_async, _cached, _spilled], ids=["open_async", "cached", "spill"]
+)
+def test_verify_url_option_reaches_every_opener(
+    lax_proxy: Callable[[HeaderFilter], FaultProxy],
+    s3_bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+    opener: Callable[[str], object],
+) -> None:
+    """`open_async`, `cached` and spilling refuse a lax server on `?verify=1` too."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    proxy = lax_proxy(_drop_all)
+    url = f"s3://{s3_bucket}?endpoint={proxy.url}&region=us-east-1&verify=1"
+    with pytest.raises(NotSupportedError, match="create-only"):
+        opener(url)
 
 
 def test_s3_endpoint_options_reach_botocore(
