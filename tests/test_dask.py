@@ -250,6 +250,17 @@ def test_cli_dask_needs_a_reachable_scheduler(
     assert "Traceback" not in err
 
 
+def replicas_ini(tmp_path: Path, codecs_text: str = "") -> Path:
+    """An ini file of two directories, `a` (the primary) and `b`, plus `codecs_text`."""
+    ini = tmp_path / "replicas.ini"
+    ini.write_text(
+        "[default]\nproviders = main, copy\nprovider_routing = all\n"
+        f"[main]\nprovider = filesystem\nfolder_path = {tmp_path / 'a'}\n"
+        f"[copy]\nprovider = filesystem\nfolder_path = {tmp_path / 'b'}\n" + codecs_text
+    )
+    return ini
+
+
 def test_cli_repair_on_a_scheduler(
     client: Client,
     tmp_path: Path,
@@ -258,12 +269,7 @@ def test_cli_repair_on_a_scheduler(
 ) -> None:
     """`cloudmap repair --dask` copies only what differs, deletes extras, then agrees."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    ini = tmp_path / "replicas.ini"
-    ini.write_text(
-        "[default]\nproviders = main, copy\nprovider_routing = all\n"
-        f"[main]\nprovider = filesystem\nfolder_path = {tmp_path / 'a'}\n"
-        f"[copy]\nprovider = filesystem\nfolder_path = {tmp_path / 'b'}\n"
-    )
+    ini = replicas_ini(tmp_path)
     with cloudmap.open(ini) as db:
         for i in range(20):
             db[f"k{i}"] = i
@@ -284,13 +290,7 @@ def test_cli_repair_refuses_replicas_of_different_compression(
     client: Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Byte copies cannot repair replicas that store different bytes: exit code 2."""
-    ini = tmp_path / "replicas.ini"
-    ini.write_text(
-        "[default]\nproviders = main, copy\nprovider_routing = all\n"
-        f"[main]\nprovider = filesystem\nfolder_path = {tmp_path / 'a'}\n"
-        f"[copy]\nprovider = filesystem\nfolder_path = {tmp_path / 'b'}\n"
-        "[copy.compression]\nalgorithm = zlib\n"
-    )
+    ini = replicas_ini(tmp_path, "[copy.compression]\nalgorithm = zlib\n")
     cloudmap.open(ini).close()
     assert main(["repair", str(ini), "--dask", client.scheduler.address]) == 2
     assert "differ in compression" in capsys.readouterr().err
@@ -322,12 +322,7 @@ def test_cli_repair_refuses_replicas_of_different_codecs(
     why: str,
 ) -> None:
     """Replicas encrypted or compressed otherwise than the primary are never byte-copied."""
-    ini = tmp_path / "replicas.ini"
-    ini.write_text(
-        "[default]\nproviders = main, copy\nprovider_routing = all\n"
-        f"[main]\nprovider = filesystem\nfolder_path = {tmp_path / 'a'}\n"
-        f"[copy]\nprovider = filesystem\nfolder_path = {tmp_path / 'b'}\n" + copy_codec
-    )
+    ini = replicas_ini(tmp_path, copy_codec)
     with cloudmap.open(ini) as db:
         db["k"] = 1
     LocalStore(tmp_path / "b").delete("k")
@@ -343,14 +338,11 @@ def test_repair_on_a_cluster_copies_replicas_of_the_same_codecs(
 ) -> None:
     """Replicas sharing the primary's algorithm, level and keys are byte-copied, readable."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    ini = tmp_path / "replicas.ini"
-    ini.write_text(
-        "[default]\nproviders = main, copy\nprovider_routing = all\n"
-        f"[main]\nprovider = filesystem\nfolder_path = {tmp_path / 'a'}\n"
-        f"[copy]\nprovider = filesystem\nfolder_path = {tmp_path / 'b'}\n"
+    ini = replicas_ini(
+        tmp_path,
         "[main.compression]\nalgorithm = zlib\nlevel = 3\n"
         "[copy.compression]\nalgorithm = zlib\nlevel = 3\n"
-        "[main.encryption]\nkey = $KEY_A\n[copy.encryption]\nkey = $KEY_A_AGAIN\n"
+        "[main.encryption]\nkey = $KEY_A\n[copy.encryption]\nkey = $KEY_A_AGAIN\n",
     )
     with cloudmap.open(ini) as db:
         db["k"] = [1, 2]

@@ -13,6 +13,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable, Collection, Iterator
+from typing import Any
 
 import pytest
 
@@ -182,45 +183,33 @@ def test_doctor_command_exit_codes_and_json(
     assert "unknown option 'nope'" in capsys.readouterr().err
 
 
-def test_verify_url_option_refuses_a_lax_server(
-    lax_proxy: Callable[[HeaderFilter], FaultProxy],
-    s3_bucket: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """`cloudmap.open("s3://...?verify=1")` refuses to start on a lax server."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    proxy = lax_proxy(_drop_all)
-    url = f"s3://{s3_bucket}?endpoint={proxy.url}&region=us-east-1&verify=1"
-    with pytest.raises(NotSupportedError, match="create-only"):
-        open_shelf(url)
-
-
-def _open_async(url: str) -> object:
-    async def opened() -> object:
+def _open_async(url: str) -> Any:
+    async def opened() -> Any:
         return await open_async(url)
 
     return asyncio.run(opened())
 
 
-def _cached(url: str) -> object:
+def _cached(url: str) -> Any:
     return Memo(url, prefix=f"verify-{uuid.uuid4().hex}/").mapping()
 
 
-def _spilled(url: str) -> object:
+def _spilled(url: str) -> Any:
     return make_spill_mapping(url, 0, "spill/")
 
 
 @pytest.mark.parametrize(
-    "opener", [_open_async, _cached, _spilled], ids=["open_async", "cached", "spill"]
+    "opener",
+    [open_shelf, _open_async, _cached, _spilled],
+    ids=["open", "open_async", "cached", "spill"],
 )
-def test_verify_url_option_reaches_every_opener(
+def test_verify_url_option_refuses_a_lax_server(
     lax_proxy: Callable[[HeaderFilter], FaultProxy],
     s3_bucket: str,
     monkeypatch: pytest.MonkeyPatch,
-    opener: Callable[[str], object],
+    opener: Callable[[str], Any],
 ) -> None:
-    """`open_async`, `cached` and spilling refuse a lax server on `?verify=1` too."""
+    """Every opener of `s3://...?verify=1` refuses to start on a lax server."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     proxy = lax_proxy(_drop_all)
