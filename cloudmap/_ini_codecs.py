@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import configparser
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
 from cloudmap.codecs import Codec, encrypted, zstd
+from cloudmap.codecs._crypto import key_bytes
 from cloudmap.errors import ConfigError
 from cloudmap.targets import expand_env
 
-__all__ = ["compression_section", "encryption_section"]
+__all__ = ["compression_section", "encryption_digest", "encryption_section"]
 
 _LEVELS = {"zlib": (-1, 9, 6), "zstd": (1, 22, 3)}
 
@@ -75,6 +77,24 @@ def encryption_section(
             raise ConfigError(f"{where}: {exc}") from None
 
     return _optional(where, build)
+
+
+def encryption_digest(
+    file: Path, parser: configparser.ConfigParser, section: str
+) -> str:
+    """A digest of an encryption section's key ids and keys, in order; "" if none.
+
+    Equal digests mean equal keys, so two providers store the same bytes;
+    the digest reveals nothing of a key. Call after `encryption_section`,
+    which checks the section.
+    """
+    if not parser.has_section(section):
+        return ""
+    digest = hashlib.sha256()
+    keys = _keys(parser[section], f"{file}: [{section}]")
+    for key_id, key in keys.items():
+        digest.update(key_id.encode() + b"\0" + key_bytes(key, key_id=key_id))
+    return digest.hexdigest()
 
 
 def _keys(options: configparser.SectionProxy, where: str) -> dict[str, str]:

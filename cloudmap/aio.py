@@ -25,14 +25,14 @@ from cloudmap.changes import Changes
 from cloudmap.config import mapping_from_config
 from cloudmap.errors import ConfigError
 from cloudmap.mapping import CloudMapping
-from cloudmap.shelf import _codec, _is_config
+from cloudmap.shelf import _codec, _is_config, open_for_mapping
 from cloudmap.store import Store
-from cloudmap.targets import open_store
 
 if TYPE_CHECKING:
     import tenacity
 
     from cloudmap.codecs import Codec
+    from cloudmap.lease import Lease
 
 __all__ = ["AsyncCloudMapping", "open_async"]
 
@@ -156,14 +156,19 @@ class AsyncCloudMapping(Generic[V]):
         *,
         default: Any = _NO_DEFAULT,
         retry: tenacity.Retrying | None = None,
+        fence: Lease | None = None,
     ) -> V:
         """`m.modify(key, fn, ...)`: read, apply `fn` (in a thread), write, retry.
 
+        With `fence=lease`, the write is refused when a newer holder of the
+        lock wrote the key, as `CloudMapping.modify` does.
+
         Raises:
             KeyError: the key is missing and no default was given.
+            FencedError: the key holds a fence above `fence.token`; not retried.
             KeySyncError: conflicts outlasted the retry policy.
         """
-        options: dict[str, Any] = {"retry": retry}
+        options: dict[str, Any] = {"retry": retry, "fence": fence}
         if default is not _NO_DEFAULT:
             options["default"] = default
         return await self._run(self._mapping.modify, key, fn, **options)
@@ -307,9 +312,9 @@ def _open_mapping(
             )
             raise ConfigError(msg)
         return mapping
-    store, prefix = open_store(target, create=create)
+    store, arguments = open_for_mapping(os.fspath(target), chain, create=create)
     try:
-        return CloudMapping(store, codec=chain, key_prefix=prefix, **options)
+        return CloudMapping(store, **(arguments | options))
     except BaseException:
         store.close()
         raise

@@ -52,7 +52,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cloudmap._ini_codecs import compression_section, encryption_section
+from cloudmap._ini_codecs import (
+    compression_section,
+    encryption_digest,
+    encryption_section,
+)
 from cloudmap.codecs import Codec, zlib, zstd
 from cloudmap.errors import ConfigError
 from cloudmap.mapping import CloudMapping
@@ -123,6 +127,7 @@ class ProviderConfig:
     verify: bool = False
     algorithm: str = "zlib"
     encryption: Codec | None = field(default=None, repr=False)
+    key_digest: str = field(default="", repr=False)
 
     def __repr__(self) -> str:
         # Option names only: values may be credentials.
@@ -155,6 +160,19 @@ class ProviderConfig:
         if self.encryption is not None:
             chain |= self.encryption
         return chain
+
+    def codec_difference(self, other: ProviderConfig) -> str | None:
+        """`"compression"` or `"encryption"` when `other` stores other bytes, or None.
+
+        Compared: the compressor and its level, then the key ids and keys.
+        """
+        mine = (self.compression is not None and self.algorithm, self.compression)
+        theirs = (other.compression is not None and other.algorithm, other.compression)
+        if mine != theirs:
+            return "compression"
+        if self.key_digest != other.key_digest:
+            return "encryption"
+        return None
 
 
 def read_config(path: str | os.PathLike[str]) -> list[ProviderConfig]:
@@ -300,6 +318,7 @@ def _provider(
         verify,
         algorithm,
         encryption_section(file, parser, f"{sub}encryption"),
+        encryption_digest(file, parser, f"{sub}encryption"),
     )
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from cloudmap import codecs
 from cloudmap.codecs import Codec
-from cloudmap.config import mapping_from_config
+from cloudmap.config import mapping_from_config, read_config
 from cloudmap.errors import BulkError, CloudMapError, CodecError, ReadOnlyError
 from cloudmap.mapping import CloudMapping
 from cloudmap.store import Store
@@ -272,15 +272,11 @@ def open(  # noqa: A001 - the point is to shadow shelve.open
             path, codec=chain, create=create, read_only=flag == "r"
         )
     else:
-        parsed = parse_target(path)
-        store, prefix = open_store(parsed, create=create, read_only=flag == "r")
+        store, arguments = open_for_mapping(
+            path, chain, create=create, read_only=flag == "r"
+        )
         try:
-            mapping = CloudMapping(
-                store,
-                codec=chain,
-                key_prefix=prefix,
-                verify=verify_requested(parsed),
-            )
+            mapping = CloudMapping(store, **arguments)
         except BaseException:
             store.close()
             raise
@@ -288,6 +284,29 @@ def open(  # noqa: A001 - the point is to shadow shelve.open
     if flag == "n":
         shelf.clear()
     return shelf
+
+
+def open_for_mapping(
+    target: str, codec: Codec, *, create: bool = False, read_only: bool = False
+) -> tuple[Store, dict[str, Any]]:
+    """The store a path, URL or ini file names, and the `CloudMapping` arguments for it.
+
+    For an ini file, its first provider: `codec` followed by the provider's
+    compression and encryption, its prefix and its `verify`. For a path or
+    URL: `codec`, the prefix and `?verify=`.
+
+    Raises:
+        ConfigError: the target or ini file is invalid.
+    """
+    if _is_config(target):
+        provider = read_config(target)[0]
+        arguments = {"codec": provider.codec(codec), "key_prefix": provider.prefix}
+        store = provider.open_store(create=create)
+        return store, arguments | {"verify": provider.verify}
+    parsed = parse_target(target)
+    verify = verify_requested(parsed)
+    store, prefix = open_store(parsed, create=create, read_only=read_only)
+    return store, {"codec": codec, "key_prefix": prefix, "verify": verify}
 
 
 def _codec(codec: str | Codec, protocol: int | None) -> Codec:

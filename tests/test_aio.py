@@ -17,6 +17,7 @@ from cloudmap import (
     CloudMapping,
     ConfigError,
     EtagMismatchError,
+    FencedError,
     KeyExistsError,
     KeySyncError,
 )
@@ -332,6 +333,29 @@ def test_concurrent_modify_counts_exactly(store_factory: StoreFactory) -> None:
         return value
 
     assert run(main()) == 20
+
+
+def test_fenced_modify_through_the_async_api(store_factory: StoreFactory) -> None:
+    """`modify(fence=lease)` stores the token; an older holder's write is refused."""
+    old_sync = CloudMapping(store_factory(), codec=json())
+    new_sync = CloudMapping(store_factory(), codec=json())
+    old, new = old_sync.lock("state", ttl=60), new_sync.lock("state", ttl=60)
+    old.acquire()
+    old.release()
+    new.acquire()
+    assert (old.token, new.token) == (1, 2)
+
+    async def main() -> None:
+        async with AsyncCloudMapping(new_sync) as a, AsyncCloudMapping(old_sync) as b:
+            await a.modify("state", lambda v: [*v, 2], default=[], fence=new)
+            with pytest.raises(FencedError) as refused:
+                await b.modify("state", lambda v: [*v, 1], default=[], fence=old)
+            assert (refused.value.token, refused.value.fence) == (1, 2)
+            await b.sync_with_cloud("state")
+            assert await b.get("state") == [2]
+
+    run(main())
+    new.release()
 
 
 # -- opening ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import pickle
@@ -28,6 +29,12 @@ KEYS = 5000
 S3_KEYS = 1000  # moto answers a few hundred requests a second on a loaded machine
 # Workers read S3 credentials from their own environment, never from the task.
 MOTO_KEY_VARIABLE = "CLOUDMAP_TEST_MOTO_KEY"
+# Encryption keys too, here and on the workers: both read the ini files.
+KEYS_ON_WORKERS = {
+    "KEY_A": base64.b64encode(b"a" * 32).decode(),
+    "KEY_A_AGAIN": base64.b64encode(b"a" * 32).decode(),
+    "KEY_B": base64.b64encode(b"b" * 32).decode(),
+}
 
 
 def local_cluster(**options: Any) -> LocalCluster:
@@ -43,6 +50,8 @@ def client() -> Iterator[Client]:
     """One 2-process cluster for the module: starting one costs seconds."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(MOTO_KEY_VARIABLE, "testing")
+        for name, key in KEYS_ON_WORKERS.items():
+            patch.setenv(name, key)
         with local_cluster(processes=True) as cluster, Client(cluster) as client:
             yield client
 
@@ -135,6 +144,8 @@ def test_copy_from_a_directory_to_s3_on_a_cluster(
     journal = tmp_path / "journal.json"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(MOTO_KEY_VARIABLE, "testing")
+        for name, key in KEYS_ON_WORKERS.items():
+            patch.setenv(name, key)
         first = copy_keys(
             local_target(tmp_path / "src"), s3, client=client, journal=journal
         )
@@ -239,6 +250,17 @@ def test_cli_dask_needs_a_reachable_scheduler(
     assert "Traceback" not in err
 
 
+def replicas_ini(tmp_path: Path, codecs_text: str = "") -> Path:
+    """An ini file of two directories, `a` (the primary) and `b`, plus `codecs_text`."""
+    ini = tmp_path / "replicas.ini"
+    ini.write_text(
+        "[default]\nproviders = main, copy\nprovider_routing = all\n"
+        f"[main]\nprovider = filesystem\nfolder_path = {tmp_path / 'a'}\n"
+        f"[copy]\nprovider = filesystem\nfolder_path = {tmp_path / 'b'}\n" + codecs_text
+    )
+    return ini
+
+
 def test_cli_repair_on_a_scheduler(
     client: Client,
     tmp_path: Path,
@@ -247,12 +269,7 @@ def test_cli_repair_on_a_scheduler(
 ) -> None:
     """`cloudmap repair --dask` copies only what differs, deletes extras, then agrees."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    ini = tmp_path / "replicas.ini"
-    ini.write_text(
-        "[default]\nproviders = main, copy\nprovider_routing = all\n"
-        f"[main]\nprovider = filesystem\nfolder_path = {tmp_path / 'a'}\n"
-        f"[copy]\nprovider = filesystem\nfolder_path = {tmp_path / 'b'}\n"
-    )
+    ini = replicas_ini(tmp_path)
     with cloudmap.open(ini) as db:
         for i in range(20):
             db[f"k{i}"] = i
@@ -273,16 +290,67 @@ def test_cli_repair_refuses_replicas_of_different_compression(
     client: Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Byte copies cannot repair replicas that store different bytes: exit code 2."""
-    ini = tmp_path / "replicas.ini"
-    ini.write_text(
-        "[default]\nproviders = main, copy\nprovider_routing = all\n"
-        f"[main]\nprovider = filesystem\nfolder_path = {tmp_path / 'a'}\n"
-        f"[copy]\nprovider = filesystem\nfolder_path = {tmp_path / 'b'}\n"
-        "[copy.compression]\nalgorithm = zlib\n"
-    )
+    ini = replicas_ini(tmp_path, "[copy.compression]\nalgorithm = zlib\n")
     cloudmap.open(ini).close()
     assert main(["repair", str(ini), "--dask", client.scheduler.address]) == 2
     assert "differ in compression" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("copy_codec", "why"),
+    [
+        (
+            "[main.encryption]\nkey = $KEY_A\n[copy.encryption]\nkey = $KEY_B\n",
+            "encryption",
+        ),
+        (
+            (
+                "[main.compression]\nalgorithm = zlib\nlevel = 3\n"
+                "[copy.compression]\nalgorithm = zstd\nlevel = 3\n"
+            ),
+            "compression",
+        ),
+        ("[main.encryption]\nkey = $KEY_A\n", "encryption"),
+    ],
+    ids=["other-key", "other-algorithm", "one-encrypted"],
+)
+def test_cli_repair_refuses_replicas_of_different_codecs(
+    client: Client,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    copy_codec: str,
+    why: str,
+) -> None:
+    """Replicas encrypted or compressed otherwise than the primary are never byte-copied."""
+    ini = replicas_ini(tmp_path, copy_codec)
+    with cloudmap.open(ini) as db:
+        db["k"] = 1
+    LocalStore(tmp_path / "b").delete("k")
+    assert main(["repair", str(ini), "--dask", client.scheduler.address]) == 2
+    err = capsys.readouterr().err
+    assert f"differ in {why}" in err
+    assert "without --dask" in err
+    assert "k" not in contents(tmp_path / "b")
+
+
+def test_repair_on_a_cluster_copies_replicas_of_the_same_codecs(
+    client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replicas sharing the primary's algorithm, level and keys are byte-copied, readable."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    ini = replicas_ini(
+        tmp_path,
+        "[main.compression]\nalgorithm = zlib\nlevel = 3\n"
+        "[copy.compression]\nalgorithm = zlib\nlevel = 3\n"
+        "[main.encryption]\nkey = $KEY_A\n[copy.encryption]\nkey = $KEY_A_AGAIN\n",
+    )
+    with cloudmap.open(ini) as db:
+        db["k"] = [1, 2]
+    LocalStore(tmp_path / "b").delete("k")
+    assert main(["repair", str(ini), "--dask", client.scheduler.address]) == 0
+    assert contents(tmp_path / "b") == contents(tmp_path / "a")
+    with cloudmap.open(ini) as db:
+        assert db["k"] == [1, 2]
 
 
 # -- results cache ----------------------------------------------------------------------
@@ -330,6 +398,48 @@ def test_memo_over_a_live_mapping_stays_in_its_process(tmp_path: Path) -> None:
     assert len(list(calls.iterdir())) == 1
     with pytest.raises(TypeError, match="target"):
         pickle.dumps(memo)
+
+
+def encrypted_ini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A one-provider ini file: a directory, zstd-compressed, then encrypted."""
+    monkeypatch.setenv("KEY_A", KEYS_ON_WORKERS["KEY_A"])
+    ini = tmp_path / "store.ini"
+    ini.write_text(
+        f"[default]\nprovider = filesystem\nfolder_path = {tmp_path / 'data'}\n"
+        "[compression]\nalgorithm = zstd\n[encryption]\nkey = $KEY_A\n"
+    )
+    (tmp_path / "data").mkdir()
+    return ini
+
+
+def test_cached_results_are_encrypted_as_the_ini_file_asks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Memo on an encrypted ini stores ciphertext the ini's own mapping reads."""
+    ini = encrypted_ini(tmp_path, monkeypatch)
+    memo = cached(ini, codec="json", prefix="encrypted-memo/")
+    secret = "a result nobody else may read"
+    assert memo(lambda: secret)() == secret
+    [(key, stored)] = contents(tmp_path / "data").items()
+    assert secret.encode() not in stored
+    with cloudmap.open(ini, codec="json") as db:
+        assert db[key] == secret
+
+
+def test_spilled_values_are_encrypted_as_the_ini_file_asks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker spilling to an encrypted ini writes ciphertext and reads it back."""
+    ini = encrypted_ini(tmp_path, monkeypatch)
+    factory, options = spill_mapping(ini, 0)
+    spill = factory(**options)
+    secret = b"spilled plaintext " * 10
+    spill["x"] = secret
+    stored = contents(tmp_path / "data")
+    assert stored
+    assert all(secret[:18] not in value for value in stored.values())
+    assert spill["x"] == secret
+    spill.close()
 
 
 # -- spilling -----------------------------------------------------------------------------

@@ -9,14 +9,19 @@ and ignores them, as several S3-compatible servers do.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from collections.abc import Callable, Collection, Iterator
+from typing import Any
 
 import pytest
 
-from cloudmap import CloudMapping, NotSupportedError
+from cloudmap import CloudMapping, NotSupportedError, open_async
 from cloudmap import open as open_shelf
 from cloudmap.cli import main
+from cloudmap.dask._cache import Memo
+from cloudmap.dask._spill import make_spill_mapping
 from cloudmap.store import Store
 from cloudmap.stores.azure import AzureBlobStore
 from cloudmap.stores.gcs import GCSStore
@@ -178,18 +183,39 @@ def test_doctor_command_exit_codes_and_json(
     assert "unknown option 'nope'" in capsys.readouterr().err
 
 
+def _open_async(url: str) -> Any:
+    async def opened() -> Any:
+        return await open_async(url)
+
+    return asyncio.run(opened())
+
+
+def _cached(url: str) -> Any:
+    return Memo(url, prefix=f"verify-{uuid.uuid4().hex}/").mapping()
+
+
+def _spilled(url: str) -> Any:
+    return make_spill_mapping(url, 0, "spill/")
+
+
+@pytest.mark.parametrize(
+    "opener",
+    [open_shelf, _open_async, _cached, _spilled],
+    ids=["open", "open_async", "cached", "spill"],
+)
 def test_verify_url_option_refuses_a_lax_server(
     lax_proxy: Callable[[HeaderFilter], FaultProxy],
     s3_bucket: str,
     monkeypatch: pytest.MonkeyPatch,
+    opener: Callable[[str], Any],
 ) -> None:
-    """`cloudmap.open("s3://...?verify=1")` refuses to start on a lax server."""
+    """Every opener of `s3://...?verify=1` refuses to start on a lax server."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     proxy = lax_proxy(_drop_all)
     url = f"s3://{s3_bucket}?endpoint={proxy.url}&region=us-east-1&verify=1"
     with pytest.raises(NotSupportedError, match="create-only"):
-        open_shelf(url)
+        opener(url)
 
 
 def test_s3_endpoint_options_reach_botocore(

@@ -168,8 +168,13 @@ def _blind(
 
 def _open(target: str, codec: str | Codec) -> CloudMapping[Any]:
     # Imported here: they pull in the ini reader and the shelf's codec names.
-    from cloudmap.dask._copy import open_target  # noqa: PLC0415
-    from cloudmap.shelf import _codec  # noqa: PLC0415
+    from cloudmap.shelf import _codec, open_for_mapping  # noqa: PLC0415
 
-    store, prefix = open_target(target)
-    return _blind(store, _codec(codec, None), prefix)
+    store, arguments = open_for_mapping(target, _codec(codec, None))
+    codec_chain = arguments.pop("codec")
+    prefix = arguments.pop("key_prefix")
+    try:
+        return _blind(store, codec_chain, prefix, **arguments)
+    except BaseException:
+        store.close()
+        raise

@@ -2,8 +2,9 @@
 
 Each replica is mirrored from the primary as a cluster copy (`delete_extra`),
 byte for byte, which is what a repair means when every provider stores the
-same bytes: the providers of the ini file must therefore share one
-compression setting. Objects the copy journal does not vouch for are read
+same bytes: the providers of the ini file must therefore share one codec
+configuration (compressor, level, encryption key ids and keys), or a replica
+would hold values it cannot decode. Objects the copy journal does not vouch for are read
 first and rewritten only when their bytes differ, so replicas written by a
 `ReplicatedMapping` are compared, not blindly copied again.
 """
@@ -37,15 +38,19 @@ def repair_on_cluster(
     Replicas are named by their ini section in the report.
 
     Raises:
-        ConfigError: the providers differ in compression (bytes differ too).
+        ConfigError: the providers differ in compression or encryption (bytes
+            differ too).
     """
     path = os.fspath(config)
     primary, *replicas = read_config(path)
     for replica in replicas:
-        if replica.compression != primary.compression:
+        difference = replica.codec_difference(primary)
+        if difference is not None:
             msg = (
                 f"{path}: [{replica.section}] and [{primary.section}] differ in "
-                "compression, so their bytes differ: repair them without --dask"
+                f"{difference}, so their bytes differ and a byte copy would leave "
+                "values the replica cannot decode: run `cloudmap repair` without "
+                "--dask, which decodes and re-encodes each value"
             )
             raise ConfigError(msg)
     copied: list[tuple[str, str]] = []

@@ -125,14 +125,19 @@ def make_spill_mapping(target: str, n: float, prefix: str) -> SpillMapping:
         serialize_bytes,
     )
 
-    from cloudmap.dask._copy import is_directory, open_target  # noqa: PLC0415
+    from cloudmap.dask._copy import is_directory  # noqa: PLC0415
+    from cloudmap.shelf import open_for_mapping  # noqa: PLC0415
 
-    store, base = open_target(target, create=is_directory(target))
     frames = Codec("dask-frames", ((serialize_bytes, deserialize_bytes),))
-    own = f"{base}{prefix}{uuid.uuid4().hex}/"
-    mapping: CloudMapping[Any] = CloudMapping(
-        store, codec=frames, key_prefix=own, sync_initially=False
-    )
+    store, arguments = open_for_mapping(target, frames, create=is_directory(target))
+    arguments["key_prefix"] += f"{prefix}{uuid.uuid4().hex}/"
+    try:
+        mapping: CloudMapping[Any] = CloudMapping(
+            store, sync_initially=False, **arguments
+        )
+    except BaseException:
+        store.close()
+        raise
     return SpillMapping(
         fast={}, slow=_DaskKeys(mapping), n=n, weight=lambda _, value: sizeof(value)
     )
