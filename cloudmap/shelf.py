@@ -277,7 +277,8 @@ def open(  # noqa: A001 - the point is to shadow shelve.open
                 store,
                 codec=chain,
                 key_prefix=prefix,
-                verify=verify_requested(parsed),
+                # Probes write; a read-only open never does: nothing to verify.
+                verify=verify_requested(parsed) and flag != "r",
             )
         except BaseException:
             store.close()
