@@ -17,6 +17,7 @@ from cloudmap.errors import (
     CloudMapError,
     ContainerNotFoundError,
     KeySyncError,
+    ReadOnlyError,
     StoreError,
     TransientStoreError,
 )
@@ -250,6 +251,8 @@ def run_probe(probe: Probe, scratch: Scratch) -> Check | None:
     """Run one probe; a failure while setting it up is reported as an error."""
     try:
         return probe.run(scratch)
+    except ReadOnlyError:
+        raise  # no probe can run: the caller says why, once
     except CloudMapError as exc:
         detail = f"{type(exc).__name__}: {exc}"
         return Check(probe.name, probe.guarantee, "error", detail)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from cloudmap.lease import hidden_lock
+from cloudmap._reserved import hidden
 from cloudmap.store import Store
 
 __all__ = ["Changes", "Stop", "list_changes", "watch"]
@@ -91,12 +91,12 @@ def list_changes(  # noqa: PLR0917 - the mapping's parts, passed down explicitly
     before = {
         key: etag
         for key, etag in dict(held).items()
-        if key.startswith(prefix) and not hidden_lock(key_prefix + key, key_prefix)
+        if key.startswith(prefix) and not hidden(key_prefix + key, key_prefix)
     }
     listed = {
         item.key[cut:]: item.etag
         for item in store.list(key_prefix + prefix)
-        if not hidden_lock(item.key, key_prefix)
+        if not hidden(item.key, key_prefix)
     }
     found = _not_own(_diff(before, listed), listed, dict(held))
     if record is not None:

@@ -445,7 +445,11 @@ def mapping_from_config(
         store = provider.open_store(create=create, read_only=read_only)
         try:
             mapping: CloudMapping[Any] = CloudMapping(
-                store, codec=chain, key_prefix=provider.prefix, verify=provider.verify
+                store,
+                codec=chain,
+                key_prefix=provider.prefix,
+                # Probes write; a read-only open never does: nothing to verify.
+                verify=provider.verify and not read_only,
             )
         except BaseException:
             store.close()

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from cloudmap._reserved import LOCK_PREFIX
 from cloudmap.errors import (
     CloudMapError,
     CodecError,
@@ -38,21 +39,9 @@ if TYPE_CHECKING:
 
     from cloudmap.store import Store
 
-__all__ = ["LOCK_PREFIX", "Lease", "hidden_lock", "lock_object_key"]
-
-LOCK_PREFIX = ".cloudmap-locks/"
-"""Where lock objects live, at the root of the store (outside any key prefix)."""
+__all__ = ["LOCK_PREFIX", "Lease", "lock_object_key"]
 
 Clock = Callable[[], float]
-
-
-def hidden_lock(full_key: str, key_prefix: str) -> bool:
-    """Whether a listing through `key_prefix` leaves out the object `full_key`.
-
-    Lock objects are left out of a mapping's keys, unless the mapping looks
-    inside `LOCK_PREFIX` on purpose.
-    """
-    return full_key.startswith(LOCK_PREFIX) and not key_prefix.startswith(LOCK_PREFIX)
 
 
 def lock_object_key(key_prefix: str, name: str) -> str:

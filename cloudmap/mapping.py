@@ -17,12 +17,13 @@ from typing import Any, Generic, TypeVar
 import tenacity
 
 from cloudmap._etags import EtagTable
+from cloudmap._reserved import hidden
 from cloudmap.cache import CacheSpec, ValueCache, make_cache
 from cloudmap.changes import Changes, Stop, list_changes, watch
 from cloudmap.codecs import CODEC_METADATA_KEY, Codec, json, pickle, raw, zlib
 from cloudmap.errors import BulkError, CodecError, EtagMismatchError, KeySyncError
 from cloudmap.fencing import fence_metadata, refuse_fenced_retries
-from cloudmap.lease import Lease, hidden_lock, lock_object_key
+from cloudmap.lease import Lease, lock_object_key
 from cloudmap.retry import DEFAULT, default_modify_retry, retrying_store
 from cloudmap.store import Entry, Store, folder_prefix, validate_key
 from cloudmap.verify import require
@@ -451,7 +452,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
         listed = {
             item.key[cut:]: item.etag
             for item in self._store.list(self._prefix)
-            if not hidden_lock(item.key, self._prefix)
+            if not hidden(item.key, self._prefix)
         }
         self._hold(listed, since)
 

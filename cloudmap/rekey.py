@@ -7,6 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from cloudmap._reserved import reserved
 from cloudmap.codecs import KEY_ID_METADATA_KEY, Codec
 from cloudmap.codecs._crypto import stored_key_id
 from cloudmap.errors import CloudMapError
@@ -59,7 +60,11 @@ def rekey(
     if current is None:
         msg = f"rekey needs an encrypted() codec, not {encryption.name!r}"
         raise ValueError(msg)
-    keys = [item.key[len(prefix) :] for item in store.list(prefix)]
+    keys = [
+        item.key[len(prefix) :]
+        for item in store.list(prefix)
+        if not reserved(item.key)  # lock objects and verify scratch keys
+    ]
     if on_total is not None:
         on_total(len(keys))
     report = RekeyReport()

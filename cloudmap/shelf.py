@@ -298,13 +298,14 @@ def open_for_mapping(
     Raises:
         ConfigError: the target or ini file is invalid.
     """
+    # Probes write; a read-only open never does, so it has nothing to verify.
     if _is_config(target):
         provider = read_config(target)[0]
         arguments = {"codec": provider.codec(codec), "key_prefix": provider.prefix}
-        store = provider.open_store(create=create)
-        return store, arguments | {"verify": provider.verify}
+        store = provider.open_store(create=create, read_only=read_only)
+        return store, arguments | {"verify": provider.verify and not read_only}
     parsed = parse_target(target)
-    verify = verify_requested(parsed)
+    verify = verify_requested(parsed) and not read_only
     store, prefix = open_store(parsed, create=create, read_only=read_only)
     return store, {"codec": codec, "key_prefix": prefix, "verify": verify}
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cloudmap._reserved import reserved
 from cloudmap.errors import CloudMapError, KeySyncError
 from cloudmap.retry import WRITE_ID_METADATA_KEY
 from cloudmap.store import Entry, Store, folder_prefix
@@ -197,9 +198,18 @@ def copy_keys(
 
 
 def listing(store: Store, prefix: str) -> dict[str, str]:
-    """Every key under `prefix` (with it removed) and its etag: one listing."""
+    """Every key under `prefix` (with it removed) and its etag: one listing.
+
+    cloudmap's own objects (lock objects, verify scratch keys) are left out,
+    even under a prefix inside them: a copy never copies, overwrites or deletes
+    them (a sync that deleted a live lock would reset its fencing tokens).
+    """
     cut = len(prefix)
-    return {item.key[cut:]: item.etag for item in store.list(prefix)}
+    return {
+        item.key[cut:]: item.etag
+        for item in store.list(prefix)
+        if not reserved(item.key)
+    }
 
 
 class _Copier:

@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cloudmap._probes import PROBES, Check, Scratch, Status, run_probe
-from cloudmap.errors import CloudMapError, ConfigError, NotSupportedError, StoreError
+from cloudmap._reserved import VERIFY_PREFIX
+from cloudmap.errors import (
+    CloudMapError,
+    ConfigError,
+    NotSupportedError,
+    ReadOnlyError,
+    StoreError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RESERVED_PREFIX", "Check", "Status", "Verdict", "require", "verify"]
 
-RESERVED_PREFIX = ".cloudmap-verify/"
+RESERVED_PREFIX = VERIFY_PREFIX
 """Probes write only under this prefix (after the target's own prefix)."""
 
 _CLEANUP_ATTEMPTS = 3
@@ -105,6 +112,7 @@ def verify(store_or_target: Store | str | os.PathLike[str]) -> Verdict:
     Raises:
         ConfigError: the target is invalid, or an ini file names several providers
             (verify each one, or run `cloudmap doctor` on the file).
+        NotSupportedError: the store was opened read-only (probes need writes).
     """
     with _opened(store_or_target) as (store, prefix):
         return probe_store(store, prefix)
@@ -119,6 +127,13 @@ def probe_store(store: Store, prefix: str = "") -> Verdict:
             check = run_probe(probe, scratch)
             if check is not None:
                 checks.append(check)
+    except ReadOnlyError as exc:
+        scratch.keys.clear()  # every write was refused: nothing to remove
+        msg = (
+            f"cannot verify {store.name}: it was opened read-only, and the probes "
+            f"need write access (they write, then remove, keys under {RESERVED_PREFIX})"
+        )
+        raise NotSupportedError(msg) from exc
     finally:
         leftover = _clean(scratch)
     return Verdict(store.name, tuple(checks), leftover)

@@ -133,6 +133,32 @@ def test_sync_on_a_cluster_deletes_extra_keys(
     assert contents(tmp_path / "dst") == contents(tmp_path / "src")
 
 
+def test_sync_on_a_cluster_leaves_reserved_objects_alone(
+    threads_client: Client, tmp_path: Path
+) -> None:
+    """A cluster sync never copies, overwrites or deletes lock or scratch objects."""
+    fill(tmp_path / "src", 5)
+    src = LocalStore(tmp_path / "src", fsync=False)
+    src.put(".cloudmap-locks/job", b"source lock")
+    src.put(".cloudmap-verify/1/probe", b"scratch")
+    dst = LocalStore(tmp_path / "dst", fsync=False)
+    dst.put(".cloudmap-locks/job", b"destination lock")
+    dst.put(".cloudmap-locks/other", b"held")
+    report = copy_keys(
+        local_target(tmp_path / "src"),
+        local_target(tmp_path / "dst"),
+        client=threads_client,
+        delete_extra=True,
+        partition_size=2,
+    )
+    assert (len(report.copied), report.deleted, report.failed) == (5, [], {})
+    held = {k: v for k, v in contents(tmp_path / "dst").items() if k[0] == "."}
+    assert held == {
+        ".cloudmap-locks/job": b"destination lock",
+        ".cloudmap-locks/other": b"held",
+    }
+
+
 @pytest.mark.emulator
 def test_copy_from_a_directory_to_s3_on_a_cluster(
     client: Client, tmp_path: Path, s3_endpoint: str, s3_bucket: str
