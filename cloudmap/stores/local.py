@@ -39,6 +39,7 @@ from cloudmap.errors import (
     StoreError,
 )
 from cloudmap.store import Entry, ListedKey, check_precondition, validate_key
+from cloudmap.stores._local_group import GroupCommit, Write
 from cloudmap.stores._local_index import Index, Row, Transaction, matches
 from cloudmap.stores._local_layout import open_layout
 from cloudmap.stores._local_tree import (
@@ -93,6 +94,7 @@ class LocalStore:
         self._warned: set[str] = set()
         self._seen: dict[str, tuple[tuple[int, ...], str, Mapping[str, str]]] = {}
         self._root = path
+        self._group = GroupCommit()
         with self._errors(None):
             self._open(path, create=create and not read_only)
 
@@ -316,27 +318,49 @@ class LocalStore:
             # The value is written and fsynced before the lock is taken, so
             # writers only serialise on the short commit.
             fd, name = self._tree.temp_file(bytes(data), fsync=self._fsync)
-            committed = False
+            write = Write(
+                key,
+                segments,
+                fd,
+                name,
+                etag=etag,
+                record=record,
+                if_match=if_match,
+                if_none_match=if_none_match,
+            )
             try:
-                with index.transaction() as tx:
-                    self._commit(
-                        tx,
-                        key,
-                        segments,
-                        name,
-                        if_match=if_match,
-                        if_none_match=if_none_match,
-                    )
-                    row = Row(etag, record, identity(os.fstat(fd)))
-                    tx.put(key, row)
-                committed = True
-                self._remember(key, row)
+                self._group.commit(
+                    write, lambda batch: self._commit_batch(index, batch)
+                )
             finally:
-                if committed:
+                if write.row is not None:
                     os.close(fd)  # releases the lock; the file is the key now
                 else:
                     self._tree.discard(fd, name)
+            if write.error is not None:
+                raise write.error
+            self._remember(key, write.row)  # type: ignore[arg-type]
         return etag
+
+    def _commit_batch(self, index: Index, batch: list[Write]) -> None:
+        """Commit writes in one index transaction, each on its own precondition."""
+        with index.transaction() as tx:
+            for write in batch:
+                try:
+                    self._commit(
+                        tx,
+                        write.key,
+                        write.segments,
+                        write.name,
+                        if_match=write.if_match,
+                        if_none_match=write.if_none_match,
+                    )
+                except Exception as exc:  # noqa: BLE001 - this key's outcome alone
+                    write.error = exc  # nothing was renamed
+                    continue
+                row = Row(write.etag, write.record, identity(os.fstat(write.fd)))
+                tx.put(write.key, row)
+                write.row = row
 
     def _commit(
         self,
