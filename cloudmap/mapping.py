@@ -22,7 +22,7 @@ from cloudmap.changes import Changes, Stop, list_changes, watch
 from cloudmap.codecs import CODEC_METADATA_KEY, Codec, json, pickle, raw, zlib
 from cloudmap.errors import BulkError, CodecError, EtagMismatchError, KeySyncError
 from cloudmap.fencing import fence_metadata, refuse_fenced_retries
-from cloudmap.lease import Lease, hidden_lock, lock_object_key
+from cloudmap.lease import LOCK_PREFIX, Lease, hidden_lock, lock_object_key
 from cloudmap.retry import DEFAULT, default_modify_retry, retrying_store
 from cloudmap.store import Entry, Store, folder_prefix, validate_key
 from cloudmap.verify import require
@@ -447,13 +447,26 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
                     self._forget(key)
             return
         since = self._etags.clock()
-        cut = len(self._prefix)
-        listed = {
-            item.key[cut:]: item.etag
-            for item in self._store.list(self._prefix)
-            if not hidden_lock(item.key, self._prefix)
-        }
-        self._hold(listed, since)
+        self._hold(self._listed_etags(), since)
+
+    def _listed_etags(self) -> dict[str, str]:
+        """Every key under the prefix (locks left out) and its etag, in one listing."""
+        prefix, cut = self._prefix, len(self._prefix)
+        etags = getattr(self._store, "list_etags", None)
+        if etags is None:  # a store that only lists
+            return {
+                item.key[cut:]: item.etag
+                for item in self._store.list(prefix)
+                if not hidden_lock(item.key, prefix)
+            }
+        # A store that lists into one dict (LocalStore): no per-key objects.
+        found: dict[str, str] = etags(prefix)
+        if not prefix.startswith(LOCK_PREFIX):
+            for key in [key for key in found if key.startswith(LOCK_PREFIX)]:
+                del found[key]
+        if cut:
+            return {key[cut:]: etag for key, etag in found.items()}
+        return found
 
     def _hold(self, fresh: Mapping[str, str], since: int | None = None) -> None:
         """Replace the etag table with `fresh`, a listing started at mark `since`.

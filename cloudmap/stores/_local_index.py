@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import operator
 import os
 import sqlite3
 import threading
@@ -21,7 +22,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
-from cloudmap.stores._local_tree import Identity
+from cloudmap.stores._local_tree import Found, Identity
 
 __all__ = ["Index", "Row"]
 
@@ -41,6 +42,8 @@ _ROW_QUERY = (
     "SELECT etag, metadata, ino, size, mtime_ns, ctime_ns FROM objects WHERE key = ?"
 )
 _EMPTY: Mapping[str, str] = MappingProxyType({})
+_FOUND = operator.itemgetter(0, 1, 2, 3, 4)
+_ETAG = operator.itemgetter(5)
 # Writers in one process, per index file: (st_dev, st_ino) -> lock.
 _PROCESS_LOCKS: dict[tuple[int, int], threading.Lock] = {}
 _REGISTRY_LOCK = threading.Lock()
@@ -148,6 +151,18 @@ class Index:
         with self._conn_lock():
             found = self._live().execute(_ROW_QUERY, (key,)).fetchone()
         return None if found is None else Row(found[0], found[1], found[2:])
+
+    def known(self, prefix: str) -> dict[Found, str]:
+        """Etag of every (key, *identity) recorded under `prefix`, for a listing."""
+        query = "SELECT key, ino, size, mtime_ns, ctime_ns, etag FROM objects"
+        args: tuple[object, ...] = ()
+        if prefix:
+            query += " WHERE key >= ? AND substr(key, 1, ?) = ?"
+            args = (prefix, len(prefix), prefix)
+        with self._conn_lock():
+            found = self._live().execute(query, args).fetchall()
+        # Built without a Python loop: a listing's cost is per key.
+        return dict(zip(map(_FOUND, found), map(_ETAG, found), strict=True))
 
     def rows(self, prefix: str) -> dict[str, tuple[Any, ...]]:
         """(etag, inode, size, mtime, ctime) of every key starting with `prefix`."""

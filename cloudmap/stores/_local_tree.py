@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from cloudmap.errors import NotSupportedError
 
 __all__ = [
+    "Found",
     "Identity",
     "Tree",
     "derived_etag",
@@ -39,6 +40,8 @@ _LOG = logging.getLogger("cloudmap")
 
 Identity = tuple[int, int, int, int]
 """A file's inode, size, mtime and ctime (ns): the ctime cannot be set by users."""
+Found = tuple[str, int, int, int, int]
+"""A listed file: its key, then its identity, flat, to be looked up as one tuple."""
 
 
 def identity(stat: os.stat_result) -> Identity:
@@ -244,12 +247,12 @@ class Tree:
                     return
                 raise
 
-    def walk(self, prefix: str, warned: set[str]) -> list[tuple[str, Identity]]:
-        """(key, identity) of every regular file whose key starts with `prefix`, sorted.
+    def walk(self, prefix: str, warned: set[str]) -> list[Found]:
+        """(key, *identity) of each regular file whose key starts with `prefix`, sorted.
 
         Names that are no valid key are skipped with one WARNING each.
         """
-        found: list[tuple[str, Identity]] = []
+        found: list[Found] = []
         self._walk(self.root_fd, "", prefix, warned, found)
         found.sort()
         return found
@@ -260,7 +263,7 @@ class Tree:
         base: str,
         prefix: str,
         warned: set[str],
-        found: list[tuple[str, Identity]],
+        found: list[Found],
     ) -> None:
         with os.scandir(fd) as scan:
             entries = list(scan)
@@ -291,7 +294,7 @@ class Tree:
                     st = entry.stat(follow_symlinks=False)
                 except FileNotFoundError:
                     continue
-                add((key, (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)))
+                add((key, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
 
 
 def lstat_mode(parent: int, name: str) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import operator
 import os
 import sqlite3
 import threading
@@ -44,7 +45,6 @@ from cloudmap.stores._local_index import Index, Row, Transaction, matches
 from cloudmap.stores._local_layout import open_layout
 from cloudmap.stores._local_tree import (
     Folders,
-    Identity,
     SymlinkError,
     derived_etag,
     identity,
@@ -59,7 +59,7 @@ _EMPTY: Mapping[str, str] = MappingProxyType({})
 _FAILURES = (OSError, sqlite3.Error, SymlinkError)
 # Aliases: inside LocalStore, `list` names the method.
 _Keys = list[str]
-_Listing = list[ListedKey | tuple[str, Identity]]
+_KEY = operator.itemgetter(0)
 _SEEN_LIMIT = 65_536
 
 
@@ -442,28 +442,46 @@ class LocalStore:
 
     def list(self, prefix: str = "") -> Iterator[ListedKey]:
         """Yield keys starting with `prefix`, in sorted order."""
+        for key, etag in self.list_etags(prefix).items():
+            yield ListedKey(key, etag)
+
+    def list_etags(self, prefix: str = "") -> dict[str, str]:
+        """Every key starting with `prefix` and its etag, in sorted order.
+
+        What `list` yields, as one dict: a mapping's full sync takes it whole.
+        """
         if self._closed:
             self._reopen()
         with self._errors(None):
             found = self._tree.walk(prefix, self._warned)
+            known = self._index.known(prefix)
+            try:
+                # The common case, without a Python loop: every file is recorded.
+                return dict(
+                    zip(map(_KEY, found), map(known.__getitem__, found), strict=True)
+                )
+            except KeyError:
+                pass
             rows = self._index.rows(prefix)
-            listed: _Listing = []
+            listed: dict[str, str | None] = {}
             unknown: _Keys = []
-            for key, ident in found:
-                row = rows.get(key)
+            for item in found:
+                key, ident = item[0], item[1:]
+                etag = known.get(item)
+                row = rows.get(key) if etag is None else None
                 if row is not None and matches(row[1:], ident):
-                    listed.append(ListedKey(key, row[0]))
-                elif self._read_only:
-                    listed.append(ListedKey(key, derived_etag(ident)))
-                else:
-                    listed.append((key, ident))
-                    unknown.append(key)
+                    etag = row[0]  # a row of the old layout
+                elif etag is None and self._read_only:
+                    etag = derived_etag(ident)
+                elif etag is None:
+                    unknown.append(key)  # another tool's file, or a write committing
+                listed[key] = etag
             resolved = self._resolve(unknown) if unknown else {}
-        for item in listed:
-            if isinstance(item, ListedKey):
-                yield item
-            elif item[0] in resolved:
-                yield ListedKey(item[0], resolved[item[0]])
+        return {
+            key: resolved[key] if etag is None else etag
+            for key, etag in listed.items()
+            if etag is not None or key in resolved
+        }
 
     def _resolve(self, keys: _Keys) -> dict[str, str]:
         """Etags of files the index does not describe, recorded in one transaction."""
