@@ -102,7 +102,9 @@ class Index:
         self._conn: sqlite3.Connection | None = None
         self._key = key
         if not read_only:
-            with self._connection() as conn:
+            # Threads opening a new folder at once set it up one at a time: a
+            # switch to WAL waits on every other connection to the file.
+            with _process_lock(key), self._connection() as conn:
                 if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                     conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute(_SCHEMA)

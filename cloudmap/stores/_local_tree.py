@@ -272,11 +272,21 @@ class Tree:
         for entry in entries:
             name = entry.name
             key = base + name
+            # The common case, decided without encoding: an ASCII name that fits.
+            plain = len(name) <= room and name.isascii() and "\\" not in name
             if key == SYSTEM_DIR:
                 continue
-            # The common case, decided without encoding: an ASCII name that fits.
-            plain = name.isascii() and "\\" not in name and len(name) <= room
-            if entry.is_dir(follow_symlinks=False):
+            if entry.is_file(follow_symlinks=False):
+                if (prefix and not key.startswith(prefix)) or (
+                    not plain and _skip(key, warned)
+                ):
+                    continue
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                add((key, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+            elif entry.is_dir(follow_symlinks=False):
                 if not (key.startswith(prefix) or prefix.startswith(key + "/")):
                     continue
                 if not plain and _skip(key, warned):
@@ -287,14 +297,6 @@ class Tree:
                         self._walk(child, key + "/", prefix, warned, found)
                     finally:
                         os.close(child)
-            elif key.startswith(prefix) and entry.is_file(follow_symlinks=False):
-                if not plain and _skip(key, warned):
-                    continue
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                add((key, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
 
 
 def lstat_mode(parent: int, name: str) -> int:
