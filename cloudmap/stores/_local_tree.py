@@ -28,6 +28,7 @@ __all__ = [
     "key_problem",
     "lstat_mode",
     "read_all",
+    "skip_key",
 ]
 
 SYSTEM_DIR = ".cloudmap"
@@ -250,7 +251,8 @@ class Tree:
     def walk(self, prefix: str, warned: set[str]) -> list[Found]:
         """(key, *identity) of each regular file whose key starts with `prefix`, sorted.
 
-        Names that are no valid key are skipped with one WARNING each.
+        Folders whose names are no valid key are skipped with one WARNING each;
+        files are not checked (see `skip_key`).
         """
         found: list[Found] = []
         self._walk(self.root_fd, "", prefix, warned, found)
@@ -272,14 +274,12 @@ class Tree:
         for entry in entries:
             name = entry.name
             key = base + name
-            # The common case, decided without encoding: an ASCII name that fits.
-            plain = len(name) <= room and name.isascii() and "\\" not in name
             if key == SYSTEM_DIR:
                 continue
             if entry.is_file(follow_symlinks=False):
-                if (prefix and not key.startswith(prefix)) or (
-                    not plain and _skip(key, warned)
-                ):
+                # A file's name is checked by the caller, and only when the
+                # index does not record it: a recorded key was checked before.
+                if prefix and not key.startswith(prefix):
                     continue
                 try:
                     st = entry.stat(follow_symlinks=False)
@@ -289,7 +289,7 @@ class Tree:
             elif entry.is_dir(follow_symlinks=False):
                 if not (key.startswith(prefix) or prefix.startswith(key + "/")):
                     continue
-                if not plain and _skip(key, warned):
+                if not _plain_name(name, room) and skip_key(key, warned):
                     continue
                 child = self._open_dir(fd, name, create=False)
                 if child is not None:
@@ -323,7 +323,13 @@ def read_all(fd: int, size: int) -> bytes:
     return b"".join(parts)
 
 
-def _skip(key: str, warned: set[str]) -> bool:
+def _plain_name(name: str, room: int) -> bool:
+    """Whether `name` is surely valid with `room` bytes left: ASCII that fits."""
+    return len(name) <= room and name.isascii() and "\\" not in name
+
+
+def skip_key(key: str, warned: set[str]) -> bool:
+    """Whether a listing skips the file `key`: no valid key (warned once per key)."""
     problem = key_problem(key)
     if problem is None:
         return False

@@ -51,6 +51,7 @@ from cloudmap.stores._local_tree import (
     is_dir,
     key_problem,
     read_all,
+    skip_key,
 )
 
 __all__ = ["LocalStore"]
@@ -468,6 +469,8 @@ class LocalStore:
             for item in found:
                 key, ident = item[0], item[1:]
                 etag = known.get(item)
+                if etag is None and skip_key(key, self._warned):
+                    continue  # its name is no valid key
                 row = rows.get(key) if etag is None else None
                 if row is not None and matches(row[1:], ident):
                     etag = row[0]  # a row of the old layout
