@@ -156,26 +156,24 @@ class Index:
 
     def known(self, prefix: str) -> dict[Found, str]:
         """Etag of every (key, *identity) recorded under `prefix`, for a listing."""
-        query = "SELECT key, ino, size, mtime_ns, ctime_ns, etag FROM objects"
-        args: tuple[object, ...] = ()
-        if prefix:
-            query += " WHERE key >= ? AND substr(key, 1, ?) = ?"
-            args = (prefix, len(prefix), prefix)
-        with self._conn_lock():
-            found = self._live().execute(query, args).fetchall()
+        found = self._select("key, ino, size, mtime_ns, ctime_ns, etag", prefix)
         # Built without a Python loop: a listing's cost is per key.
         return dict(zip(map(_FOUND, found), map(_ETAG, found), strict=True))
 
     def rows(self, prefix: str) -> dict[str, tuple[Any, ...]]:
         """(etag, inode, size, mtime, ctime) of every key starting with `prefix`."""
-        query = "SELECT key, etag, ino, size, mtime_ns, ctime_ns FROM objects"
+        found = self._select("key, etag, ino, size, mtime_ns, ctime_ns", prefix)
+        return {row[0]: row[1:] for row in found}
+
+    def _select(self, columns: str, prefix: str) -> list[tuple[Any, ...]]:
+        """`columns` of every row whose key starts with `prefix`."""
+        query = f"SELECT {columns} FROM objects"  # noqa: S608 - our own column names
         args: tuple[object, ...] = ()
         if prefix:
             query += " WHERE key >= ? AND substr(key, 1, ?) = ?"
             args = (prefix, len(prefix), prefix)
         with self._conn_lock():
-            found = self._live().execute(query, args).fetchall()
-        return {row[0]: row[1:] for row in found}
+            return self._live().execute(query, args).fetchall()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
