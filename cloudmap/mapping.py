@@ -448,13 +448,27 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
                     self._forget(key)
             return
         since = self._etags.clock()
-        cut = len(self._prefix)
-        listed = {
-            item.key[cut:]: item.etag
-            for item in self._store.list(self._prefix)
-            if not hidden(item.key, self._prefix)
-        }
-        self._hold(listed, since)
+        self._hold(self._listed_etags(), since)
+
+    def _listed_etags(self) -> dict[str, str]:
+        """Every key under the prefix and its etag, cloudmap's own objects left out."""
+        prefix, cut = self._prefix, len(self._prefix)
+        etags = getattr(self._store, "list_etags", None)
+        if etags is None:  # a store that only lists
+            return {
+                item.key[cut:]: item.etag
+                for item in self._store.list(prefix)
+                if not hidden(item.key, prefix)
+            }
+        # A store that lists into one dict (LocalStore): no per-key objects, and
+        # the reserved-name check only for keys that could be reserved.
+        found: dict[str, str] = etags(prefix)
+        for key in [key for key in found if ".cloudmap-" in key]:
+            if hidden(key, prefix):
+                del found[key]
+        if cut:
+            return {key[cut:]: etag for key, etag in found.items()}
+        return found
 
     def _hold(self, fresh: Mapping[str, str], since: int | None = None) -> None:
         """Replace the etag table with `fresh`, a listing started at mark `since`.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import operator
 import os
 import sqlite3
 import threading
@@ -21,7 +22,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
-from cloudmap.stores._local_tree import Identity
+from cloudmap.stores._local_tree import Found, Identity
 
 __all__ = ["Index", "Row"]
 
@@ -41,6 +42,8 @@ _ROW_QUERY = (
     "SELECT etag, metadata, ino, size, mtime_ns, ctime_ns FROM objects WHERE key = ?"
 )
 _EMPTY: Mapping[str, str] = MappingProxyType({})
+_FOUND = operator.itemgetter(0, 1, 2, 3, 4)
+_ETAG = operator.itemgetter(5)
 # Writers in one process, per index file: (st_dev, st_ino) -> lock.
 _PROCESS_LOCKS: dict[tuple[int, int], threading.Lock] = {}
 _REGISTRY_LOCK = threading.Lock()
@@ -99,7 +102,9 @@ class Index:
         self._conn: sqlite3.Connection | None = None
         self._key = key
         if not read_only:
-            with self._connection() as conn:
+            # Threads opening a new folder at once set it up one at a time: a
+            # switch to WAL waits on every other connection to the file.
+            with _process_lock(key), self._connection() as conn:
                 if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                     conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute(_SCHEMA)
@@ -149,16 +154,26 @@ class Index:
             found = self._live().execute(_ROW_QUERY, (key,)).fetchone()
         return None if found is None else Row(found[0], found[1], found[2:])
 
+    def known(self, prefix: str) -> dict[Found, str]:
+        """Etag of every (key, *identity) recorded under `prefix`, for a listing."""
+        found = self._select("key, ino, size, mtime_ns, ctime_ns, etag", prefix)
+        # Built without a Python loop: a listing's cost is per key.
+        return dict(zip(map(_FOUND, found), map(_ETAG, found), strict=True))
+
     def rows(self, prefix: str) -> dict[str, tuple[Any, ...]]:
         """(etag, inode, size, mtime, ctime) of every key starting with `prefix`."""
-        query = "SELECT key, etag, ino, size, mtime_ns, ctime_ns FROM objects"
+        found = self._select("key, etag, ino, size, mtime_ns, ctime_ns", prefix)
+        return {row[0]: row[1:] for row in found}
+
+    def _select(self, columns: str, prefix: str) -> list[tuple[Any, ...]]:
+        """`columns` of every row whose key starts with `prefix`."""
+        query = f"SELECT {columns} FROM objects"  # noqa: S608 - our own column names
         args: tuple[object, ...] = ()
         if prefix:
             query += " WHERE key >= ? AND substr(key, 1, ?) = ?"
             args = (prefix, len(prefix), prefix)
         with self._conn_lock():
-            found = self._live().execute(query, args).fetchall()
-        return {row[0]: row[1:] for row in found}
+            return self._live().execute(query, args).fetchall()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:

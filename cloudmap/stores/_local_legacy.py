@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cloudmap.stores._local_index import Row
-from cloudmap.stores._local_tree import key_problem
+from cloudmap.stores._local_tree import Found, key_problem
 
 __all__ = ["StaticIndex", "load_sidecars", "remove_legacy"]
 
@@ -102,6 +102,14 @@ class StaticIndex:
     def get(self, key: str) -> Row | None:
         """The row of `key`, or None."""
         return self._rows.get(key)
+
+    def known(self, prefix: str) -> dict[Found, str]:
+        """Etag of every (key, *identity) recorded under `prefix`."""
+        return {
+            (key, *row.ident): row.etag  # type: ignore[misc]
+            for key, row in self._rows.items()
+            if key.startswith(prefix)
+        }
 
     def rows(self, prefix: str) -> dict[str, tuple[Any, ...]]:
         """(etag, inode, size, mtime, ctime) of every key starting with `prefix`."""

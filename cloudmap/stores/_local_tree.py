@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from cloudmap.errors import NotSupportedError
 
 __all__ = [
+    "Found",
     "Identity",
     "Tree",
     "derived_etag",
@@ -27,6 +28,7 @@ __all__ = [
     "key_problem",
     "lstat_mode",
     "read_all",
+    "skip_key",
 ]
 
 SYSTEM_DIR = ".cloudmap"
@@ -39,6 +41,8 @@ _LOG = logging.getLogger("cloudmap")
 
 Identity = tuple[int, int, int, int]
 """A file's inode, size, mtime and ctime (ns): the ctime cannot be set by users."""
+Found = tuple[str, int, int, int, int]
+"""A listed file: its key, then its identity, flat, to be looked up as one tuple."""
 
 
 def identity(stat: os.stat_result) -> Identity:
@@ -244,12 +248,13 @@ class Tree:
                     return
                 raise
 
-    def walk(self, prefix: str, warned: set[str]) -> list[tuple[str, Identity]]:
-        """(key, identity) of every regular file whose key starts with `prefix`, sorted.
+    def walk(self, prefix: str, warned: set[str]) -> list[Found]:
+        """(key, *identity) of each regular file whose key starts with `prefix`, sorted.
 
-        Names that are no valid key are skipped with one WARNING each.
+        Folders whose names are no valid key are skipped with one WARNING each;
+        files are not checked (see `skip_key`).
         """
-        found: list[tuple[str, Identity]] = []
+        found: list[Found] = []
         self._walk(self.root_fd, "", prefix, warned, found)
         found.sort()
         return found
@@ -260,7 +265,7 @@ class Tree:
         base: str,
         prefix: str,
         warned: set[str],
-        found: list[tuple[str, Identity]],
+        found: list[Found],
     ) -> None:
         with os.scandir(fd) as scan:
             entries = list(scan)
@@ -271,12 +276,20 @@ class Tree:
             key = base + name
             if key == SYSTEM_DIR:
                 continue
-            # The common case, decided without encoding: an ASCII name that fits.
-            plain = name.isascii() and "\\" not in name and len(name) <= room
-            if entry.is_dir(follow_symlinks=False):
+            if entry.is_file(follow_symlinks=False):
+                # A file's name is checked by the caller, and only when the
+                # index does not record it: a recorded key was checked before.
+                if prefix and not key.startswith(prefix):
+                    continue
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                add((key, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+            elif entry.is_dir(follow_symlinks=False):
                 if not (key.startswith(prefix) or prefix.startswith(key + "/")):
                     continue
-                if not plain and _skip(key, warned):
+                if not _plain_name(name, room) and skip_key(key, warned):
                     continue
                 child = self._open_dir(fd, name, create=False)
                 if child is not None:
@@ -284,14 +297,6 @@ class Tree:
                         self._walk(child, key + "/", prefix, warned, found)
                     finally:
                         os.close(child)
-            elif key.startswith(prefix) and entry.is_file(follow_symlinks=False):
-                if not plain and _skip(key, warned):
-                    continue
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                add((key, (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)))
 
 
 def lstat_mode(parent: int, name: str) -> int:
@@ -318,7 +323,13 @@ def read_all(fd: int, size: int) -> bytes:
     return b"".join(parts)
 
 
-def _skip(key: str, warned: set[str]) -> bool:
+def _plain_name(name: str, room: int) -> bool:
+    """Whether `name` is surely valid with `room` bytes left: ASCII that fits."""
+    return len(name) <= room and name.isascii() and "\\" not in name
+
+
+def skip_key(key: str, warned: set[str]) -> bool:
+    """Whether a listing skips the file `key`: no valid key (warned once per key)."""
     problem = key_problem(key)
     if problem is None:
         return False

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import operator
 import os
 import sqlite3
 import threading
@@ -39,17 +40,18 @@ from cloudmap.errors import (
     StoreError,
 )
 from cloudmap.store import Entry, ListedKey, check_precondition, validate_key
+from cloudmap.stores._local_group import GroupCommit, Write
 from cloudmap.stores._local_index import Index, Row, Transaction, matches
 from cloudmap.stores._local_layout import open_layout
 from cloudmap.stores._local_tree import (
     Folders,
-    Identity,
     SymlinkError,
     derived_etag,
     identity,
     is_dir,
     key_problem,
     read_all,
+    skip_key,
 )
 
 __all__ = ["LocalStore"]
@@ -58,7 +60,7 @@ _EMPTY: Mapping[str, str] = MappingProxyType({})
 _FAILURES = (OSError, sqlite3.Error, SymlinkError)
 # Aliases: inside LocalStore, `list` names the method.
 _Keys = list[str]
-_Listing = list[ListedKey | tuple[str, Identity]]
+_KEY = operator.itemgetter(0)
 _SEEN_LIMIT = 65_536
 
 
@@ -93,6 +95,7 @@ class LocalStore:
         self._warned: set[str] = set()
         self._seen: dict[str, tuple[tuple[int, ...], str, Mapping[str, str]]] = {}
         self._root = path
+        self._group = GroupCommit()
         with self._errors(None):
             self._open(path, create=create and not read_only)
 
@@ -316,27 +319,49 @@ class LocalStore:
             # The value is written and fsynced before the lock is taken, so
             # writers only serialise on the short commit.
             fd, name = self._tree.temp_file(bytes(data), fsync=self._fsync)
-            committed = False
+            write = Write(
+                key,
+                segments,
+                fd,
+                name,
+                etag=etag,
+                record=record,
+                if_match=if_match,
+                if_none_match=if_none_match,
+            )
             try:
-                with index.transaction() as tx:
-                    self._commit(
-                        tx,
-                        key,
-                        segments,
-                        name,
-                        if_match=if_match,
-                        if_none_match=if_none_match,
-                    )
-                    row = Row(etag, record, identity(os.fstat(fd)))
-                    tx.put(key, row)
-                committed = True
-                self._remember(key, row)
+                self._group.commit(
+                    write, lambda batch: self._commit_batch(index, batch)
+                )
             finally:
-                if committed:
+                if write.row is not None:
                     os.close(fd)  # releases the lock; the file is the key now
                 else:
                     self._tree.discard(fd, name)
+            if write.error is not None:
+                raise write.error
+            self._remember(key, write.row)  # type: ignore[arg-type]
         return etag
+
+    def _commit_batch(self, index: Index, batch: list[Write]) -> None:
+        """Commit writes in one index transaction, each on its own precondition."""
+        with index.transaction() as tx:
+            for write in batch:
+                try:
+                    self._commit(
+                        tx,
+                        write.key,
+                        write.segments,
+                        write.name,
+                        if_match=write.if_match,
+                        if_none_match=write.if_none_match,
+                    )
+                except Exception as exc:  # noqa: BLE001 - this key's outcome alone
+                    write.error = exc  # nothing was renamed
+                    continue
+                row = Row(write.etag, write.record, identity(os.fstat(write.fd)))
+                tx.put(write.key, row)
+                write.row = row
 
     def _commit(
         self,
@@ -418,28 +443,48 @@ class LocalStore:
 
     def list(self, prefix: str = "") -> Iterator[ListedKey]:
         """Yield keys starting with `prefix`, in sorted order."""
+        for key, etag in self.list_etags(prefix).items():
+            yield ListedKey(key, etag)
+
+    def list_etags(self, prefix: str = "") -> dict[str, str]:
+        """Every key starting with `prefix` and its etag, in sorted order.
+
+        What `list` yields, as one dict: a mapping's full sync takes it whole.
+        """
         if self._closed:
             self._reopen()
         with self._errors(None):
             found = self._tree.walk(prefix, self._warned)
+            known = self._index.known(prefix)
+            try:
+                # The common case, without a Python loop: every file is recorded.
+                return dict(
+                    zip(map(_KEY, found), map(known.__getitem__, found), strict=True)
+                )
+            except KeyError:
+                pass
             rows = self._index.rows(prefix)
-            listed: _Listing = []
+            listed: dict[str, str | None] = {}
             unknown: _Keys = []
-            for key, ident in found:
-                row = rows.get(key)
+            for item in found:
+                key, ident = item[0], item[1:]
+                etag = known.get(item)
+                if etag is None and skip_key(key, self._warned):
+                    continue  # its name is no valid key
+                row = rows.get(key) if etag is None else None
                 if row is not None and matches(row[1:], ident):
-                    listed.append(ListedKey(key, row[0]))
-                elif self._read_only:
-                    listed.append(ListedKey(key, derived_etag(ident)))
-                else:
-                    listed.append((key, ident))
-                    unknown.append(key)
+                    etag = row[0]  # a row of the old layout
+                elif etag is None and self._read_only:
+                    etag = derived_etag(ident)
+                elif etag is None:
+                    unknown.append(key)  # another tool's file, or a write committing
+                listed[key] = etag
             resolved = self._resolve(unknown) if unknown else {}
-        for item in listed:
-            if isinstance(item, ListedKey):
-                yield item
-            elif item[0] in resolved:
-                yield ListedKey(item[0], resolved[item[0]])
+        return {
+            key: resolved[key] if etag is None else etag
+            for key, etag in listed.items()
+            if etag is not None or key in resolved
+        }
 
     def _resolve(self, keys: _Keys) -> dict[str, str]:
         """Etags of files the index does not describe, recorded in one transaction."""
