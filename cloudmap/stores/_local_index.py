@@ -129,6 +129,7 @@ class Index:
         self._conn: sqlite3.Connection | None = None
         self._key = key
         self._digest = "digest"  # "NULL" on a read-only index without the column
+        self._row_query = _ROW_QUERY.format(self._digest)
         if not read_only:
             # Threads opening a new folder at once set it up one at a time: a
             # switch to WAL waits on every other connection to the file.
@@ -155,6 +156,7 @@ class Index:
             if not _has_digest(conn):
                 # An index written before the digest column, read as it is.
                 self._digest = "NULL"
+                self._row_query = _ROW_QUERY.format(self._digest)
         else:
             conn = _connect(self._path, uri=False)
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -184,9 +186,8 @@ class Index:
     def get(self, key: str) -> Row | None:
         """The row of `key`, or None."""
         with self._conn_lock():
-            conn = self._live()
-            query = _ROW_QUERY.format(self._digest)
-            found = conn.execute(query, (key,)).fetchone()
+            conn = self._live()  # sets the query on a read-only index
+            found = conn.execute(self._row_query, (key,)).fetchone()
         return _row(found)
 
     def known(self, prefix: str) -> dict[Found, str]:
