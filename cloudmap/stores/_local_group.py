@@ -24,6 +24,7 @@ class Write:
     """One put waiting for its commit, and its outcome once committed."""
 
     __slots__ = (
+        "digest",
         "done",
         "error",
         "etag",
@@ -46,6 +47,7 @@ class Write:
         *,
         etag: str,
         record: str,
+        digest: bytes,
         if_match: str | None,
         if_none_match: bool,
     ) -> None:
@@ -55,6 +57,7 @@ class Write:
         self.name = name
         self.etag = etag
         self.record = record
+        self.digest = digest
         self.if_match = if_match
         self.if_none_match = if_none_match
         self.row: Row | None = None  # set when its file was renamed over the key

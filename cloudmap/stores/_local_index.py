@@ -1,4 +1,4 @@
-"""LocalStore's index: one SQLite file, key -> etag, metadata and file identity.
+"""LocalStore's index: one SQLite file, key -> etag, metadata, file identity, digest.
 
 Its write transactions (`BEGIN IMMEDIATE`) are the store's lock: a writer
 checks the precondition, renames its temp file over the key and records the
@@ -35,11 +35,19 @@ CREATE TABLE IF NOT EXISTS objects (
     ino INTEGER NOT NULL,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
-    ctime_ns INTEGER NOT NULL
+    ctime_ns INTEGER NOT NULL,
+    digest BLOB
 ) WITHOUT ROWID
 """
-_ROW_QUERY = (
-    "SELECT etag, metadata, ino, size, mtime_ns, ctime_ns FROM objects WHERE key = ?"
+# An index created before the digest column gets it; its rows have none (NULL).
+_ADD_DIGEST = "ALTER TABLE objects ADD COLUMN digest BLOB"
+_ROW_COLUMNS = "etag, metadata, ino, size, mtime_ns, ctime_ns"
+# {}: the digest column; our own column names only.
+_ROW_QUERY = f"SELECT {_ROW_COLUMNS}, {{}} FROM objects WHERE key = ?"  # noqa: S608
+_INSERT = (
+    "INSERT OR REPLACE INTO objects"
+    " (key, etag, metadata, ino, size, mtime_ns, ctime_ns, digest)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 _FOUND = operator.itemgetter(0, 1, 2, 3, 4)
@@ -60,18 +68,37 @@ os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 class Row:
-    """One key's record: etag, metadata (JSON) and the identity of its file."""
+    """One key's record: etag, metadata (JSON), its file's identity and digest."""
 
-    __slots__ = ("etag", "ident", "metadata_json")
+    __slots__ = ("digest", "etag", "ident", "metadata_json")
 
-    def __init__(self, etag: str, metadata_json: str, ident: Sequence[int]) -> None:
+    def __init__(
+        self,
+        etag: str,
+        metadata_json: str,
+        ident: Sequence[int],
+        digest: bytes | None = None,
+    ) -> None:
         self.etag = etag
         self.metadata_json = metadata_json
         self.ident = tuple(ident)
+        self.digest = digest
 
     def matches(self, ident: Identity) -> bool:
         """Whether the file still is the one this row describes."""
         return matches(self.ident, ident)
+
+    def times_moved(self, ident: Identity) -> bool:
+        """Whether the file may be this row's with only its times changed.
+
+        Same inode and size (a chmod, chown or new hard link moves the ctime):
+        then comparing the file's digest with the row's tells.
+        """
+        return self.digest is not None and self.ident[:2] == ident[:2]
+
+    def moved(self, ident: Identity) -> Row:
+        """This row, describing the same bytes under the file's new identity."""
+        return Row(self.etag, self.metadata_json, ident, self.digest)
 
     def metadata(self) -> Mapping[str, str]:
         """The user metadata, read-only."""
@@ -101,6 +128,8 @@ class Index:
         self._pid = -1
         self._conn: sqlite3.Connection | None = None
         self._key = key
+        self._digest = "digest"  # "NULL" on a read-only index without the column
+        self._row_query = _ROW_QUERY.format(self._digest)
         if not read_only:
             # Threads opening a new folder at once set it up one at a time: a
             # switch to WAL waits on every other connection to the file.
@@ -108,6 +137,8 @@ class Index:
                 if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                     conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute(_SCHEMA)
+                if not _has_digest(conn):
+                    _add_digest(conn)
 
     def _connect(self) -> sqlite3.Connection:
         if self._read_only:
@@ -122,6 +153,10 @@ class Index:
                 conn.close()
                 uri = f"file:{quote(self._path)}?immutable=1"
                 conn = _connect(uri, uri=True)
+            if not _has_digest(conn):
+                # An index written before the digest column, read as it is.
+                self._digest = "NULL"
+                self._row_query = _ROW_QUERY.format(self._digest)
         else:
             conn = _connect(self._path, uri=False)
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -151,8 +186,9 @@ class Index:
     def get(self, key: str) -> Row | None:
         """The row of `key`, or None."""
         with self._conn_lock():
-            found = self._live().execute(_ROW_QUERY, (key,)).fetchone()
-        return None if found is None else Row(found[0], found[1], found[2:])
+            conn = self._live()  # sets the query on a read-only index
+            found = conn.execute(self._row_query, (key,)).fetchone()
+        return _row(found)
 
     def known(self, prefix: str) -> dict[Found, str]:
         """Etag of every (key, *identity) recorded under `prefix`, for a listing."""
@@ -160,10 +196,11 @@ class Index:
         # Built without a Python loop: a listing's cost is per key.
         return dict(zip(map(_FOUND, found), map(_ETAG, found), strict=True))
 
-    def rows(self, prefix: str) -> dict[str, tuple[Any, ...]]:
-        """(etag, inode, size, mtime, ctime) of every key starting with `prefix`."""
-        found = self._select("key, etag, ino, size, mtime_ns, ctime_ns", prefix)
-        return {row[0]: row[1:] for row in found}
+    def rows(self, prefix: str) -> dict[str, Row]:
+        """The row of every key starting with `prefix`."""
+        columns = f"key, {_ROW_COLUMNS}, {self._digest}"
+        found = self._select(columns, prefix)
+        return {row[0]: Row(row[1], row[2], row[3:7], row[7]) for row in found}
 
     def _select(self, columns: str, prefix: str) -> list[tuple[Any, ...]]:
         """`columns` of every row whose key starts with `prefix`."""
@@ -205,8 +242,7 @@ class Transaction:
 
     def get(self, key: str) -> Row | None:
         """The row of `key`, or None."""
-        found = self._conn.execute(_ROW_QUERY, (key,)).fetchone()
-        return None if found is None else Row(found[0], found[1], found[2:])
+        return _row(self._conn.execute(_ROW_QUERY.format("digest"), (key,)).fetchone())
 
     def put(self, key: str, row: Row) -> None:
         """Record `row` for `key`."""
@@ -215,13 +251,35 @@ class Transaction:
     def put_many(self, rows: Iterable[tuple[str, Row]]) -> None:
         """Record many rows at once."""
         self._conn.executemany(
-            "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?, ?)",
-            ((key, row.etag, row.metadata_json, *row.ident) for key, row in rows),
+            _INSERT,
+            (
+                (key, row.etag, row.metadata_json, *row.ident, row.digest)
+                for key, row in rows
+            ),
         )
 
     def delete(self, key: str) -> None:
         """Forget `key`."""
         self._conn.execute("DELETE FROM objects WHERE key = ?", (key,))
+
+
+def _row(found: tuple[Any, ...] | None) -> Row | None:
+    return None if found is None else Row(found[0], found[1], found[2:6], found[6])
+
+
+def _has_digest(conn: sqlite3.Connection) -> bool:
+    columns = conn.execute("PRAGMA table_info(objects)").fetchall()
+    return any(column[1] == "digest" for column in columns)
+
+
+def _add_digest(conn: sqlite3.Connection) -> None:
+    # Checked again under the write lock: another process may be adding it too.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if not _has_digest(conn):
+            conn.execute(_ADD_DIGEST)
+    finally:
+        conn.execute("COMMIT")
 
 
 def _connect(target: str, *, uri: bool) -> sqlite3.Connection:

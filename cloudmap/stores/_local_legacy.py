@@ -111,13 +111,9 @@ class StaticIndex:
             if key.startswith(prefix)
         }
 
-    def rows(self, prefix: str) -> dict[str, tuple[Any, ...]]:
-        """(etag, inode, size, mtime, ctime) of every key starting with `prefix`."""
-        return {
-            key: (row.etag, *row.ident)
-            for key, row in self._rows.items()
-            if key.startswith(prefix)
-        }
+    def rows(self, prefix: str) -> dict[str, Row]:
+        """The row of every key starting with `prefix`."""
+        return {key: row for key, row in self._rows.items() if key.startswith(prefix)}
 
     def close(self) -> None:
         """Nothing to release."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import logging
 import os
 import stat as _stat
@@ -23,6 +24,8 @@ __all__ = [
     "Identity",
     "Tree",
     "derived_etag",
+    "digest",
+    "file_digest",
     "identity",
     "is_dir",
     "key_problem",
@@ -53,6 +56,21 @@ def identity(stat: os.stat_result) -> Identity:
 def derived_etag(ident: Identity) -> str:
     """The etag of a file the index does not describe (another tool wrote it)."""
     return '"stat-{}-{}-{}-{}"'.format(*ident)
+
+
+def digest(data: bytes) -> bytes:
+    """The digest of a value's bytes, kept in the index to recognise them."""
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def file_digest(fd: int) -> bytes:
+    """The digest of an open file's bytes (its offset is left alone)."""
+    hasher = hashlib.blake2b(digest_size=16)
+    offset = 0
+    while chunk := os.pread(fd, 1 << 20, offset):
+        hasher.update(chunk)
+        offset += len(chunk)
+    return hasher.digest()
 
 
 def key_problem(key: str) -> str | None:  # noqa: PLR0911 - one reason each

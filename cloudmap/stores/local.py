@@ -5,8 +5,8 @@ Layout under `root` (see docs/providers/local.md):
 - `root/<key>`: the value's bytes, verbatim, so other tools can read them
   (a key with `/` becomes folders);
 - `root/.cloudmap/index.sqlite3`: one SQLite index (WAL) mapping each key to its
-  etag, metadata and the identity (inode, size, mtime, ctime) of the file they
-  describe; its write transactions are the store's lock;
+  etag, metadata, the identity (inode, size, mtime, ctime) of the file they
+  describe and a digest of its bytes; its write transactions are the store's lock;
 - `root/.cloudmap/tmp/`: files being written, each locked by its writer.
 
 A write goes to a temp file (fsynced), then, inside one index transaction,
@@ -14,6 +14,8 @@ the precondition is checked, the file is renamed over the key and its row
 recorded. A crash between the rename and the commit leaves the new bytes with
 a row that no longer matches them: the key then gets an etag derived from the
 file's identity, as files written by other tools do, and never shows torn bytes.
+A file whose times alone moved (a chmod, chown or new hard link changes the
+ctime) is hashed again: the same bytes keep their row, etag and metadata.
 """
 
 from __future__ import annotations
@@ -41,12 +43,15 @@ from cloudmap.errors import (
 )
 from cloudmap.store import Entry, ListedKey, check_precondition, validate_key
 from cloudmap.stores._local_group import GroupCommit, Write
-from cloudmap.stores._local_index import Index, Row, Transaction, matches
+from cloudmap.stores._local_index import Index, Row, Transaction
 from cloudmap.stores._local_layout import open_layout
 from cloudmap.stores._local_tree import (
     Folders,
+    Identity,
     SymlinkError,
     derived_etag,
+    digest,
+    file_digest,
     identity,
     is_dir,
     key_problem,
@@ -197,15 +202,49 @@ class LocalStore:
             raise ReadOnlyError(msg)
         return self._index
 
-    @staticmethod
-    def _etag(tx: Transaction, key: str, stat: os.stat_result | None) -> str | None:
+    def _etag(
+        self, tx: Transaction, key: str, stat: os.stat_result | None
+    ) -> str | None:
         if stat is None:
             return None
+        row, changed = self._recorded(tx, key, identity(stat))
+        if changed:
+            tx.put(key, row)
+        return row.etag
+
+    def _recorded(
+        self, tx: Transaction, key: str, ident: Identity, fd: int | None = None
+    ) -> tuple[Row, bool]:
+        """The row describing the key's file, and whether the index must record it."""
         row = tx.get(key)
-        ident = identity(stat)
-        return (
-            row.etag if row is not None and row.matches(ident) else derived_etag(ident)
-        )
+        found = self._describing(key, row, ident, fd)
+        if found is None:
+            found = Row(derived_etag(ident), "{}", ident)
+        return found, found is not row
+
+    def _describing(
+        self, key: str, row: Row | None, ident: Identity, fd: int | None = None
+    ) -> Row | None:
+        """`row` if it describes the key's file (`fd` if open), else None.
+
+        A file whose times alone moved (a chmod, chown or new hard link moves
+        the ctime) is hashed: the same bytes keep the row, under the new identity.
+        """
+        if row is None or row.matches(ident):
+            return row
+        if not row.times_moved(ident):
+            return None
+        if fd is not None:
+            return row.moved(ident) if file_digest(fd) == row.digest else None
+        opened = self._open_file(key.split("/"))
+        if opened is None:
+            return None
+        fd, stat = opened
+        try:
+            same = identity(stat) == ident and file_digest(fd) == row.digest
+        finally:
+            os.close(fd)
+        return row.moved(ident) if same else None
 
     # -- reading -------------------------------------------------------------
 
@@ -259,7 +298,7 @@ class LocalStore:
             self._remember(key, row)
             return fd, stat.st_size, row.etag, row.metadata()
         if self._read_only:
-            return fd, stat.st_size, derived_etag(ident), _EMPTY
+            return self._unrecorded(key, row, fd, stat)
         os.close(fd)
         # Written by another tool, or a writer is between its rename and its
         # commit: look again under the lock, and record what the file is.
@@ -268,13 +307,31 @@ class LocalStore:
             if opened is None:
                 return None
             fd, stat = opened
-            ident = identity(stat)
-            row = tx.get(key)
-            if row is None or not row.matches(ident):
-                row = Row(derived_etag(ident), "{}", ident)
+            try:
+                row, changed = self._recorded(tx, key, identity(stat), fd)
+            except BaseException:
+                os.close(fd)
+                raise
+            if changed:
                 tx.put(key, row)
             self._remember(key, row)
             return fd, stat.st_size, row.etag, row.metadata()
+
+    def _unrecorded(
+        self, key: str, row: Row | None, fd: int, stat: os.stat_result
+    ) -> tuple[int, int, str, Mapping[str, str]]:
+        """A read-only store's view of a file its row does not match."""
+        ident = identity(stat)
+        try:
+            # Only the file's times may have moved; this store cannot record it.
+            found = self._describing(key, row, ident, fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        if found is None:
+            return fd, stat.st_size, derived_etag(ident), _EMPTY
+        self._remember(key, found)
+        return fd, stat.st_size, found.etag, found.metadata()
 
     def _remember(self, key: str, row: Row) -> None:
         """Keep a row whose file was seen, to skip the index on its next read.
@@ -326,6 +383,7 @@ class LocalStore:
                 name,
                 etag=etag,
                 record=record,
+                digest=digest(data),
                 if_match=if_match,
                 if_none_match=if_none_match,
             )
@@ -359,7 +417,8 @@ class LocalStore:
                 except Exception as exc:  # noqa: BLE001 - this key's outcome alone
                     write.error = exc  # nothing was renamed
                     continue
-                row = Row(write.etag, write.record, identity(os.fstat(write.fd)))
+                ident = identity(os.fstat(write.fd))
+                row = Row(write.etag, write.record, ident, write.digest)
                 tx.put(write.key, row)
                 write.row = row
 
@@ -472,10 +531,11 @@ class LocalStore:
                 if etag is None and skip_key(key, self._warned):
                     continue  # its name is no valid key
                 row = rows.get(key) if etag is None else None
-                if row is not None and matches(row[1:], ident):
-                    etag = row[0]  # a row of the old layout
+                if row is not None and row.matches(ident):
+                    etag = row.etag  # a row of the old layout
                 elif etag is None and self._read_only:
-                    etag = derived_etag(ident)
+                    row = self._describing(key, row, ident)
+                    etag = derived_etag(ident) if row is None else row.etag
                 elif etag is None:
                     unknown.append(key)  # another tool's file, or a write committing
                 listed[key] = etag
@@ -495,10 +555,8 @@ class LocalStore:
                 stat = self._tree.lstat_key(key.split("/"))
                 if stat is None:
                     continue
-                ident = identity(stat)
-                row = tx.get(key)
-                if row is None or not row.matches(ident):
-                    row = Row(derived_etag(ident), "{}", ident)
+                row, changed = self._recorded(tx, key, identity(stat))
+                if changed:
                     adopted.append((key, row))
                 resolved[key] = row.etag
             tx.put_many(adopted)
