@@ -353,9 +353,10 @@ def test_fenced_modify_through_the_async_api(store_factory: StoreFactory) -> Non
             assert (refused.value.token, refused.value.fence) == (1, 2)
             await b.sync_with_cloud("state")
             assert await b.get("state") == [2]
+            # Before `async with` closes the stores the lease writes through.
+            new.release()
 
     run(main())
-    new.release()
 
 
 # -- opening ------------------------------------------------------------------------
