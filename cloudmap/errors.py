@@ -189,7 +189,24 @@ class StoreError(CloudMapError):
 
 
 class TransientStoreError(StoreError):
-    """A failure that may succeed when retried: timeout, reset, throttling, 5xx."""
+    """A failure that may succeed when retried: timeout, reset, throttling, 5xx.
+
+    `may_have_applied` is False only when the request is known not to have been
+    acted on: it never reached the server (a refused or timed-out connection) or
+    the server refused it unapplied (429, 503). Otherwise a retried conditional
+    write may meet its own earlier attempt, which retries must check for.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str | None = None,
+        store: str = "",
+        may_have_applied: bool = True,
+    ) -> None:
+        self.may_have_applied = may_have_applied
+        super().__init__(message, key=key, store=store)
 
 
 class AccessDeniedError(StoreError):
