@@ -7,10 +7,10 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from cloudmap._env import expand_env
 from cloudmap.codecs import Codec, encrypted, zstd
 from cloudmap.codecs._crypto import key_bytes
 from cloudmap.errors import ConfigError
-from cloudmap.targets import expand_env
 
 __all__ = ["compression_section", "encryption_digest", "encryption_section"]
 

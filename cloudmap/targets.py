@@ -1,4 +1,4 @@
-"""Targets: which store a path or URL names, and the key prefix inside it.
+"""Targets: the one way to turn a path, URL, ini file or store into stores to open.
 
 | target | store |
 |---|---|
@@ -7,6 +7,7 @@
 | `s3://bucket/prefix` | `S3Store` (`?endpoint=`, `?region=`, `?engine=`, ...) |
 | `az://container/prefix` | `AzureBlobStore` (`?account=`, `?endpoint=`) |
 | `gs://bucket/prefix` | `GCSStore` (`?project=`, `?endpoint=`) |
+| `path/to/file.ini` | each store its sections describe (see `cloudmap.config`) |
 
 Every URL also takes `?create=true` and `?verify=1` (a mapping opened on it
 first checks that the server enforces every precondition, see
@@ -16,203 +17,218 @@ looks, in order. A secret option
 (`access_key`, `secret_key`, `session_token`, `connection_string`,
 `account_key`, `sas_token`) must be a `$NAME` reference to an environment
 variable, so a URL never carries a secret into a log. Cloud SDKs are imported
-only when a URL of theirs is opened.
+only when a URL of theirs is opened. Schemes and options are those the stores
+registered in `cloudmap.stores` declare.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
-import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
+from cloudmap._env import expand_env, parse_flag
+from cloudmap._url import Target, parse_target
+from cloudmap.codecs import Codec, zlib, zstd
 from cloudmap.errors import ConfigError
-from cloudmap.stores.local import LocalStore
-from cloudmap.stores.memory import MemoryStore
+from cloudmap.mapping import CloudMapping
+from cloudmap.store import Store
+from cloudmap.stores import memory_store, open_provider, store_class
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
-
-    from cloudmap.store import Store
+    from collections.abc import Callable, Mapping, MutableMapping
 
 __all__ = [
+    "StoreConfig",
     "Target",
-    "build_store",
     "expand_env",
+    "is_config",
     "memory_store",
+    "open_mapping",
     "open_store",
     "parse_flag",
     "parse_target",
-    "store_class",
+    "resolve",
     "verify_requested",
 ]
 
-_MEMORY_LOCK = threading.Lock()
-_MEMORY: dict[str, MemoryStore] = {}
-
-_SECRETS = frozenset(
-    {
-        "access_key",
-        "secret_key",
-        "session_token",
-        "connection_string",
-        "account_key",
-        "sas_token",
-    }
-)
-_ENV_REFERENCE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
-# `$$` is a literal `$`; `$NAME` and `${NAME}` read the environment.
-_EXPANSION = re.compile(r"\$(?:(\$)|\{(\w+)\}|(\w+))")
-# Query parameters that carry a secret, by name, whatever the provider.
-_SECRET_NAME = re.compile(r"secret|passw|token|key|sig|credential|sas", re.IGNORECASE)
-_SCHEMES = {"file": "local", "memory": "memory", "s3": "s3", "az": "azure", "gs": "gcs"}
-
-
-def memory_store(name: str) -> MemoryStore:
-    """The process-wide `MemoryStore` registered under `name`, created on first use.
-
-    Every `memory://name` target in one process shares it, as clients of one
-    server do.
-    """
-    with _MEMORY_LOCK:
-        store = _MEMORY.get(name)
-        if store is None:
-            store = _MEMORY[name] = MemoryStore(name)
-        return store
-
-
-def expand_env(value: str, *, where: str) -> str:
-    """Replace `$NAME` and `${NAME}` with environment variables, `$$` with `$`.
-
-    Raises:
-        ConfigError: a referenced variable is not set; the message names `where`.
-    """
-
-    def lookup(match: re.Match[str]) -> str:
-        if match.group(1):
-            return "$"
-        name = match.group(2) or match.group(3)
-        found = os.environ.get(name)
-        if found is None:
-            msg = f"{where}: environment variable {name!r} is not set"
-            raise ConfigError(msg)
-        return found
-
-    return _EXPANSION.sub(lookup, value)
+TargetLike = str | bytes | os.PathLike[str] | os.PathLike[bytes] | Store
 
 
 @dataclass(frozen=True)
-class Target:
-    """A parsed target: the provider, its bucket (or directory), a key prefix, options.
+class StoreConfig:
+    """One store a target names: where it is, how to open it, the codec steps it adds.
 
-    `options` hold the raw query parameters, `$NAME` references unexpanded, so a
-    `Target` can be printed or logged safely.
+    `section` is its ini section ("" for a path or URL); `store` a `Store`
+    given ready-made, returned as is by `open_store`.
     """
 
+    section: str
     provider: str
     location: str
-    prefix: str = ""
-    options: Mapping[str, str] = field(default_factory=dict)
+    prefix: str
+    kwargs: Mapping[str, Any] = field(repr=False)
+    compression: int | None
+    verify: bool = False
+    algorithm: str = "zlib"
+    encryption: Codec | None = field(default=None, repr=False)
+    key_digest: str = field(default="", repr=False)
+    create: bool | None = None
+    store: Store | None = field(default=None, repr=False)
 
-    def __str__(self) -> str:
-        scheme = {v: k for k, v in _SCHEMES.items()}[self.provider]
-        if self.provider == "local":
-            return f"file://{self.location}"
-        return f"{scheme}://{self.location}/{self.prefix}".rstrip("/")
+    def __repr__(self) -> str:
+        # Option names only: values may be credentials.
+        return (
+            f"StoreConfig(section={self.section!r}, provider={self.provider!r}, "
+            f"location={self.location!r}, prefix={self.prefix!r}, "
+            f"options={sorted(self.kwargs)!r}, compression={self.compression!r}, "
+            f"algorithm={self.algorithm!r}, verify={self.verify!r}, "
+            f"encrypted={self.encryption is not None!r})"
+        )
+
+    def open_store(self, *, create: bool = False, read_only: bool = False) -> Store:
+        """Construct this store (a URL's `?create=` overrides `create`).
+
+        `read_only` opens a local directory without creating or changing anything.
+        """
+        if self.store is not None:
+            return self.store
+        return open_provider(
+            self.provider,
+            self.location,
+            dict(self.kwargs),
+            create=create if self.create is None else self.create,
+            read_only=read_only,
+        )
+
+    def open_mapping(
+        self, codec: Codec, *, create: bool = False, read_only: bool = False
+    ) -> CloudMapping[Any]:
+        """A `CloudMapping` over this store: `codec` and this store's steps, its prefix.
+
+        The store is closed if the mapping cannot start (its first listing or
+        verification failed), unless it was given ready-made.
+        """
+        store = self.open_store(create=create, read_only=read_only)
+        try:
+            return CloudMapping(
+                store,
+                codec=self.codec(codec),
+                key_prefix=self.prefix,
+                # Probes write; a read-only open never does: nothing to verify.
+                verify=self.verify and not read_only,
+            )
+        except BaseException:
+            if self.store is None:
+                store.close()
+            raise
+
+    def codec(self, base: Codec) -> Codec:
+        """`base` followed by this store's compression, then its encryption."""
+        chain = base
+        if self.compression is not None:
+            compress = zstd if self.algorithm == "zstd" else zlib
+            chain |= compress(self.compression)
+        if self.encryption is not None:
+            chain |= self.encryption
+        return chain
+
+    def codec_difference(self, other: StoreConfig) -> str | None:
+        """`"compression"` or `"encryption"` when `other` stores other bytes, or None.
+
+        Compared: the compressor and its level, then the key ids and keys.
+        """
+        mine = (self.compression is not None and self.algorithm, self.compression)
+        theirs = (other.compression is not None and other.algorithm, other.compression)
+        if mine != theirs:
+            return "compression"
+        if self.key_digest != other.key_digest:
+            return "encryption"
+        return None
 
 
-def parse_target(target: str | os.PathLike[str]) -> Target:
-    """Parse a path or URL into a `Target`.
+def is_config(target: str | os.PathLike[str]) -> bool:
+    """Whether `target` names an ini file (a path ending in `.ini`, not a URL)."""
+    text = os.fspath(target)
+    return "://" not in text and Path(text).suffix.lower() == ".ini"
+
+
+def resolve(target: TargetLike) -> list[StoreConfig]:
+    """The stores a target names, the primary first; nothing is opened yet.
+
+    A path, URL or `Store` names one store; an ini file one per section it
+    lists (`providers = a, b`). Open each with `StoreConfig.open_store`.
 
     Raises:
-        ConfigError: unknown scheme, missing bucket, credentials in the URL, or a
-            literal secret in a query parameter.
-
-    Examples:
-        >>> target = parse_target("s3://bucket/runs/1?region=eu-west-1")
-        >>> target.provider, target.location, target.prefix, target.options
-        ('s3', 'bucket', 'runs/1/', {'region': 'eu-west-1'})
+        ConfigError: the target, one of its options or the ini file is invalid.
     """
-    text = os.fspath(target)
-    if "://" not in text:
-        return Target("local", str(Path(text).expanduser()))
-    parts = urlsplit(text)
-    shown = _shown(parts.scheme, parts.hostname, parts.path)
-    provider = _SCHEMES.get(parts.scheme)
-    if provider is None:
-        known = ", ".join(f"{s}://" for s in _SCHEMES)
-        msg = (
-            f"target {shown!r}: unknown scheme {parts.scheme!r} (use a path or {known})"
-        )
-        raise ConfigError(msg)
-    if parts.username is not None or parts.password is not None:
-        msg = (
-            f"target {parts.scheme}://...@{parts.hostname}: credentials do not belong "
-            "in a URL; use the SDK's credential chain or a $NAME query parameter"
-        )
-        raise ConfigError(msg)
-    options = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if isinstance(target, Store):
+        return [StoreConfig("", "", target.name, "", {}, None, store=target)]
+    text = os.fsdecode(target)
+    if is_config(text):
+        # Imported here: ini files are read by the config layer, which imports us.
+        from cloudmap.config import read_config  # noqa: PLC0415
+
+        return read_config(text)
+    return [_url_config(parse_target(text))]
+
+
+def _url_config(parsed: Target) -> StoreConfig:
+    """The store a parsed path or URL names, its options checked and typed."""
+    where = f"target {parsed}"
+    options = dict(parsed.options)
+    flag = options.pop("create", "")
+    # Given, `?create=` decides; absent or empty, the caller's `create` does.
+    create = parse_flag(flag, where=where, default=False) if flag.strip() else None
+    verify = verify_requested(parsed)
+    options.pop("verify", None)
+    cls = store_class(parsed.provider)
+    known: dict[str, str] = dict(getattr(cls, "url_options", {}))
+    arguments: dict[str, Any] = {}
     for key, value in options.items():
-        secret = key in _SECRETS or _SECRET_NAME.search(key)
-        if secret and not _ENV_REFERENCE.fullmatch(value):
-            msg = (
-                f"target {shown}: option {key!r} must be a $NAME reference to an "
-                "environment variable, not the secret itself"
-            )
+        if key not in known:
+            allowed = ", ".join(sorted({*known, "create", "verify"}))
+            msg = f"{where}: unknown option {key!r} (known: {allowed})"
             raise ConfigError(msg)
-    path = unquote(parts.path)
-    if provider == "local":
-        location = unquote(parts.netloc) + path
-        if not location:
-            raise ConfigError(f"target {shown!r}: no directory given")
-        return Target("local", str(Path(location).expanduser()), "", options)
-    location = unquote(parts.netloc)
-    if not location:
-        msg = (
-            f"target {shown!r}: no {'name' if provider == 'memory' else 'bucket'} given"
+        convert = _converter(cls, known[key], where=f"{where}, option {key!r}")
+        arguments[known[key]] = convert(
+            expand_env(value, where=f"{where}, option {key!r}")
         )
-        raise ConfigError(msg)
-    prefix = path.strip("/")
-    return Target(provider, location, f"{prefix}/" if prefix else "", options)
+    return StoreConfig(
+        "",
+        parsed.provider,
+        parsed.location,
+        parsed.prefix,
+        arguments,
+        None,
+        verify,
+        create=create,
+    )
 
 
-def _shown(scheme: str, host: str | None, path: str) -> str:
-    """A URL as errors may show it: no user, password or query parameters."""
-    return f"{scheme}://{host or ''}{path}"
+def _converter(cls: type[Any], argument: str, *, where: str) -> Callable[[str], Any]:
+    """A URL value as the constructor argument's type: booleans are parsed."""
+    parameter = inspect.signature(cls).parameters.get(argument)
+    if parameter is not None and str(parameter.annotation) == "bool":
+        return lambda value: parse_flag(value, where=where, default=True)
+    return str
 
 
 def open_store(
-    target: str | os.PathLike[str] | Target,
-    *,
-    create: bool = False,
-    read_only: bool = False,
+    target: TargetLike | Target, *, create: bool = False, read_only: bool = False
 ) -> tuple[Store, str]:
-    """Open the store a target names; return it with the key prefix to use.
+    """Open the (primary) store a target names; return it with the key prefix to use.
 
     `read_only` opens a local directory without creating or changing anything.
 
     Raises:
         ConfigError: the target or one of its options is invalid.
     """
-    parsed = target if isinstance(target, Target) else parse_target(target)
-    where = f"target {parsed}"
-    options = dict(parsed.options)
-    create = parse_flag(options.pop("create", ""), where=where, default=create)
-    verify_requested(parsed)  # a bad value fails here; the mapping acts on it
-    options.pop("verify", None)
-    kwargs: dict[str, Any] = {}
-    for key, value in options.items():
-        option, converter = _url_option(parsed.provider, key, where=where)
-        kwargs[option] = converter(expand_env(value, where=f"{where}, option {key!r}"))
-    if read_only and parsed.provider == "local":
-        kwargs["read_only"] = True
-    return build_store(
-        parsed.provider, parsed.location, kwargs, create=create
-    ), parsed.prefix
+    primary = _url_config(target) if isinstance(target, Target) else resolve(target)[0]
+    return primary.open_store(create=create, read_only=read_only), primary.prefix
 
 
 def verify_requested(target: Target) -> bool:
@@ -227,114 +243,33 @@ def verify_requested(target: Target) -> bool:
     return parse_flag(value, where=f"target {target}, option 'verify'", default=True)
 
 
-def build_store(
-    provider: str, location: str, kwargs: Mapping[str, Any], *, create: bool
-) -> Store:
-    """Construct the store of `provider` (local, memory, s3, azure, gcs).
+def open_mapping(
+    target: TargetLike,
+    *,
+    codec: Codec,
+    create: bool = False,
+    read_only: bool = False,
+    primary_only: bool = False,
+) -> MutableMapping[str, Any]:
+    """The mapping a target names: a `CloudMapping`, or a `ReplicatedMapping`.
 
-    `location` is the directory, memory name, bucket or container; `kwargs` go
-    to the store's constructor. Cloud stores are imported here, lazily.
-
-    Raises:
-        ConfigError: the provider is unknown.
-        MissingDependencyError: its SDK is not installed (names the extra).
-    """
-    if provider == "local":
-        return LocalStore(location, create=create, **kwargs)
-    if provider == "memory":
-        return memory_store(location)
-    options = dict(kwargs)
-    if create:
-        options["create"] = True
-    store: Store = store_class(provider)(location, **options)
-    return store
-
-
-def store_class(provider: str) -> Callable[..., Store]:
-    """The store class of `provider` (local, memory, s3, azure, gcs), imported lazily.
+    An ini file with several stores gives a `ReplicatedMapping` (only its
+    primary's `CloudMapping` with `primary_only`). Each store gets `codec`,
+    then the compression and encryption its ini section asks for, its prefix
+    and its `verify`. `read_only` opens local directories without creating or
+    changing anything, and verifies nothing (the probes write).
 
     Raises:
-        ConfigError: the provider is unknown.
-        MissingDependencyError: its SDK is not installed (names the extra).
+        ConfigError: the target or ini file is invalid.
     """
-    if provider == "local":
-        return LocalStore
-    if provider == "memory":
-        return MemoryStore
-    if provider not in _CLOUD:
-        raise ConfigError(f"unknown provider {provider!r}")
-    module_name, class_name = _CLOUD[provider]
-    module = importlib.import_module(module_name)  # its store imports the SDK
-    cls: Callable[..., Store] = getattr(module, class_name)
-    return cls
-
-
-# provider -> (module, class); imported only when a target needs it.
-_CLOUD = {
-    "s3": ("cloudmap.stores.s3", "S3Store"),
-    "azure": ("cloudmap.stores.azure", "AzureBlobStore"),
-    "gcs": ("cloudmap.stores.gcs", "GCSStore"),
-}
-
-# URL query parameter -> constructor argument, per provider.
-_URL_OPTIONS: dict[str, dict[str, str]] = {
-    "local": {"fsync": "fsync"},
-    "memory": {},
-    "s3": {
-        "endpoint": "endpoint_url",
-        "endpoint_url": "endpoint_url",
-        "region": "region_name",
-        "access_key": "aws_access_key_id",
-        "secret_key": "aws_secret_access_key",
-        "session_token": "aws_session_token",
-        "addressing_style": "addressing_style",
-        "request_checksum_calculation": "request_checksum_calculation",
-        "response_checksum_validation": "response_checksum_validation",
-        "engine": "engine",
-    },
-    "azure": {
-        "account": "account_name",
-        "endpoint": "account_url",
-        "account_url": "account_url",
-        "connection_string": "connection_string",
-        "account_key": "credential",
-        "sas_token": "credential",
-    },
-    "gcs": {
-        "project": "project",
-        "endpoint": "endpoint_url",
-        "endpoint_url": "endpoint_url",
-    },
-}
-_BOOLEAN_OPTIONS = frozenset({"fsync"})
-
-
-def _url_option(
-    provider: str, key: str, *, where: str
-) -> tuple[str, Callable[[str], Any]]:
-    known = _URL_OPTIONS[provider]
-    if key not in known:
-        allowed = ", ".join(sorted({*known, "create", "verify"}))
-        msg = f"{where}: unknown option {key!r} (known: {allowed})"
-        raise ConfigError(msg)
-    if key in _BOOLEAN_OPTIONS:
-        return known[key], lambda value: parse_flag(
-            value, where=f"{where}, option {key!r}", default=True
-        )
-    return known[key], str
-
-
-def parse_flag(value: str, *, where: str, default: bool) -> bool:
-    """Read a boolean option (true/false, 1/0, yes/no, on/off); empty is `default`.
-
-    Raises:
-        ConfigError: the value is not a boolean; the message names `where`.
-    """
-    lowered = value.strip().lower()
-    if not lowered:
-        return default
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(f"{where}: {value!r} is not a boolean (true or false)")
+    configs = resolve(target)
+    mappings = [
+        config.open_mapping(codec, create=create, read_only=read_only)
+        for config in (configs[:1] if primary_only else configs)
+    ]
+    if len(mappings) == 1:
+        return mappings[0]
+    # Imported here: replication is only needed by files with several stores.
+    replication = importlib.import_module("cloudmap.replication")
+    replicated: MutableMapping[str, Any] = replication.ReplicatedMapping(mappings)
+    return replicated

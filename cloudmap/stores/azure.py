@@ -282,6 +282,54 @@ class AzureBlobStore:
     recognises its own landed writes.
     """
 
+    # How targets name this store: read by the registry in `cloudmap.stores`.
+    url_schemes = ("az",)
+    url_options = MappingProxyType(
+        {
+            "account": "account_name",
+            "endpoint": "account_url",
+            "account_url": "account_url",
+            "connection_string": "connection_string",
+            "account_key": "credential",
+            "sas_token": "credential",
+        }
+    )
+    ini_providers = ("azure-blob",)
+    ini_location = ("container_name",)
+    ini_options = MappingProxyType(
+        {
+            "container_name": "",
+            "auth_type": "",
+            "environment_key": "",
+            "account_url": "account_url",
+        }
+    )
+    extra = "azure"
+
+    @classmethod
+    def ini_arguments(cls, values: Mapping[str, str], *, where: str) -> dict[str, Any]:
+        """Cshelve's `auth_type`; the secret is in the `environment_key` variable."""
+        from cloudmap._env import expand_env  # noqa: PLC0415
+        from cloudmap.errors import ConfigError  # noqa: PLC0415
+
+        auth = values.get("auth_type", "passwordless")
+        if auth in {"passwordless", "anonymous"}:
+            return {}  # the store falls back on the SDK's default credential chain
+        arguments = {
+            "connection_string": ("connection_string", "CONNECTION_STRING"),
+            "access_key": ("credential", "ACCESS_KEY"),
+        }
+        if auth not in arguments:
+            msg = (
+                f"{where} auth_type: {auth!r} is not one of "
+                "access_key, connection_string, passwordless, anonymous"
+            )
+            raise ConfigError(msg)
+        argument, suffix = arguments[auth]
+        variable = values.get("environment_key", f"AZURE_STORAGE_{suffix}")
+        where = f"{where} environment_key"
+        return {argument: expand_env(f"${{{variable}}}", where=where)}
+
     def __init__(
         self,
         container_name: str,

@@ -96,6 +96,22 @@ class GCSStore:
     GCS, whose 404 names the bucket).
     """
 
+    # How targets name this store: read by the registry in `cloudmap.stores`.
+    url_schemes = ("gs",)
+    url_options = MappingProxyType(
+        {
+            "project": "project",
+            "endpoint": "endpoint_url",
+            "endpoint_url": "endpoint_url",
+        }
+    )
+    ini_providers = ("gcs",)
+    ini_location = ("bucket_name",)
+    ini_options = MappingProxyType(
+        {"bucket_name": "", "project": "project", "endpoint_url": "endpoint_url"}
+    )
+    extra = "gcs"
+
     min_lock_ttl = 3.0
     """GCS allows about one write per second per object: leases need ttl >= 3 s."""
 

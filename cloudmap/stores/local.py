@@ -83,6 +83,14 @@ class LocalStore:
     POSIX only: it relies on `flock` and `O_NOFOLLOW`.
     """
 
+    # How targets name this store: read by the registry in `cloudmap.stores`.
+    url_schemes = ("file",)
+    url_options = MappingProxyType({"fsync": "fsync"})
+    ini_providers = ("filesystem",)
+    ini_location = ("folder_path",)
+    ini_options = MappingProxyType({"folder_path": ""})
+    extra = None
+
     never_transient = True
     """No call can fail transiently, so a mapping runs it without a retry policy."""
 

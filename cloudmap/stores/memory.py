@@ -23,6 +23,27 @@ class MemoryStore:
         b'1'
     """
 
+    # How targets name this store: read by the registry in `cloudmap.stores`.
+    url_schemes = ("memory",)
+    ini_providers = ("in-memory",)
+    ini_location = ("persist-key", "name")
+    ini_options = MappingProxyType({"persist-key": "", "name": ""})
+    extra = None
+
+    @classmethod
+    def from_target(
+        cls,
+        location: str,
+        arguments: Mapping[str, object],  # noqa: ARG003 - a memory store takes none
+        *,
+        create: bool,  # noqa: ARG003 - it always exists
+        read_only: bool,  # noqa: ARG003 - nothing on disk to protect
+    ) -> MemoryStore:
+        """`memory://name`: the process-wide store `name`; no name: a fresh one."""
+        from cloudmap.stores import memory_store  # noqa: PLC0415
+
+        return memory_store(location) if location else cls()
+
     def __init__(self, label: str = "") -> None:
         self._label = label
         self._objects: dict[str, Entry] = {}

@@ -156,6 +156,48 @@ class S3Store:
     `cloudmap.retry` instead, or pass `config=` to choose otherwise.
     """
 
+    # How targets name this store: read by the registry in `cloudmap.stores`.
+    url_schemes = ("s3",)
+    url_options = MappingProxyType(
+        {
+            "endpoint": "endpoint_url",
+            "endpoint_url": "endpoint_url",
+            "region": "region_name",
+            "access_key": "aws_access_key_id",
+            "secret_key": "aws_secret_access_key",
+            "session_token": "aws_session_token",
+            "addressing_style": "addressing_style",
+            "request_checksum_calculation": "request_checksum_calculation",
+            "response_checksum_validation": "response_checksum_validation",
+            "engine": "engine",
+        }
+    )
+    ini_providers = ("aws-s3",)
+    ini_location = ("bucket_name",)
+    ini_options = MappingProxyType(
+        {
+            "bucket_name": "",
+            "auth_type": "",
+            "key_id": "aws_access_key_id",
+            "key_secret": "aws_secret_access_key",
+            "endpoint_url": "endpoint_url",
+            "region": "region_name",
+            "engine": "engine",
+        }
+    )
+    extra = "s3"
+
+    @classmethod
+    def ini_arguments(cls, values: Mapping[str, str], *, where: str) -> dict[str, Any]:
+        """Check cshelve's `auth_type`; the keys are given as `key_id`/`key_secret`."""
+        from cloudmap.errors import ConfigError  # noqa: PLC0415
+
+        auth = values.get("auth_type", "access_key")
+        if auth not in {"access_key", "passwordless"}:
+            msg = f"{where} auth_type: {auth!r} is not one of access_key, passwordless"
+            raise ConfigError(msg)
+        return {}
+
     def __init__(
         self,
         bucket: str,

@@ -1,0 +1,113 @@
+"""Target URLs: which provider, bucket (or directory) and key prefix a URL names."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from cloudmap.errors import ConfigError
+from cloudmap.stores import provider_for_scheme, providers, store_class
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["Target", "parse_target"]
+
+_SECRETS = frozenset(
+    {
+        "access_key",
+        "secret_key",
+        "session_token",
+        "connection_string",
+        "account_key",
+        "sas_token",
+    }
+)
+_ENV_REFERENCE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+# Query parameters that carry a secret, by name, whatever the provider.
+_SECRET_NAME = re.compile(r"secret|passw|token|key|sig|credential|sas", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A parsed target: the provider, its bucket (or directory), a key prefix, options.
+
+    `options` hold the raw query parameters, `$NAME` references unexpanded, so a
+    `Target` can be printed or logged safely.
+    """
+
+    provider: str
+    location: str
+    prefix: str = ""
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        scheme = store_class(self.provider).url_schemes[0]
+        if self.provider == "local":
+            return f"file://{self.location}"
+        return f"{scheme}://{self.location}/{self.prefix}".rstrip("/")
+
+
+def parse_target(target: str | os.PathLike[str]) -> Target:
+    """Parse a path or URL into a `Target`.
+
+    Raises:
+        ConfigError: unknown scheme, missing bucket, credentials in the URL, or a
+            literal secret in a query parameter.
+
+    Examples:
+        >>> target = parse_target("s3://bucket/runs/1?region=eu-west-1")
+        >>> target.provider, target.location, target.prefix, target.options
+        ('s3', 'bucket', 'runs/1/', {'region': 'eu-west-1'})
+    """
+    text = os.fspath(target)
+    if "://" not in text:
+        return Target("local", str(Path(text).expanduser()))
+    parts = urlsplit(text)
+    shown = _shown(parts.scheme, parts.hostname, parts.path)
+    provider = provider_for_scheme(parts.scheme)
+    if provider is None:
+        schemes = [s for p in providers() for s in store_class(p).url_schemes]
+        known = ", ".join(f"{s}://" for s in schemes)
+        msg = (
+            f"target {shown!r}: unknown scheme {parts.scheme!r} (use a path or {known})"
+        )
+        raise ConfigError(msg)
+    if parts.username is not None or parts.password is not None:
+        msg = (
+            f"target {parts.scheme}://...@{parts.hostname}: credentials do not belong "
+            "in a URL; use the SDK's credential chain or a $NAME query parameter"
+        )
+        raise ConfigError(msg)
+    options = dict(parse_qsl(parts.query, keep_blank_values=True))
+    for key, value in options.items():
+        secret = key in _SECRETS or _SECRET_NAME.search(key)
+        if secret and not _ENV_REFERENCE.fullmatch(value):
+            msg = (
+                f"target {shown}: option {key!r} must be a $NAME reference to an "
+                "environment variable, not the secret itself"
+            )
+            raise ConfigError(msg)
+    path = unquote(parts.path)
+    if provider == "local":
+        location = unquote(parts.netloc) + path
+        if not location:
+            raise ConfigError(f"target {shown!r}: no directory given")
+        return Target("local", str(Path(location).expanduser()), "", options)
+    location = unquote(parts.netloc)
+    if not location:
+        msg = (
+            f"target {shown!r}: no {'name' if provider == 'memory' else 'bucket'} given"
+        )
+        raise ConfigError(msg)
+    prefix = path.strip("/")
+    return Target(provider, location, f"{prefix}/" if prefix else "", options)
+
+
+def _shown(scheme: str, host: str | None, path: str) -> str:
+    """A URL as errors may show it: no user, password or query parameters."""
+    return f"{scheme}://{host or ''}{path}"
