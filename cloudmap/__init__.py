@@ -37,10 +37,10 @@ from cloudmap.faults import FaultyStore as FaultyStore
 from cloudmap.faults import RandomFaults as RandomFaults
 from cloudmap.lease import Lease as Lease
 from cloudmap.mapping import CloudMapping as CloudMapping
-from cloudmap.providers import AWSS3Mapping as AWSS3Mapping
-from cloudmap.providers import AzureBlobMapping as AzureBlobMapping
-from cloudmap.providers import GoogleCloudStorageMapping as GoogleCloudStorageMapping
-from cloudmap.providers import LocalMapping as LocalMapping
+from cloudmap.mappings import AWSS3Mapping as AWSS3Mapping
+from cloudmap.mappings import AzureBlobMapping as AzureBlobMapping
+from cloudmap.mappings import GoogleCloudStorageMapping as GoogleCloudStorageMapping
+from cloudmap.mappings import LocalMapping as LocalMapping
 from cloudmap.replication import RepairReport as RepairReport
 from cloudmap.replication import ReplicatedMapping as ReplicatedMapping
 from cloudmap.retry import RetryingStore as RetryingStore

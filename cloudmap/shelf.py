@@ -18,19 +18,17 @@ from __future__ import annotations
 import os
 import pickle
 from collections.abc import Iterator, MutableMapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from cloudmap import codecs
 from cloudmap.codecs import Codec
-from cloudmap.config import mapping_from_config, read_config
 from cloudmap.errors import BulkError, CloudMapError, CodecError, ReadOnlyError
-from cloudmap.mapping import CloudMapping
-from cloudmap.store import Store
+from cloudmap.targets import open_mapping
 
 if TYPE_CHECKING:
     from typing_extensions import Self
-from cloudmap.targets import open_store, parse_target, verify_requested
+
+    from cloudmap.store import Store
 
 __all__ = ["Shelf", "open"]
 
@@ -262,52 +260,16 @@ def open(  # noqa: A001 - the point is to shadow shelve.open
     """
     if flag not in {"r", "w", "c", "n"}:
         raise ValueError(f"flag must be one of 'r', 'w', 'c' or 'n', not {flag!r}")
-    chain = _codec(codec, protocol)
-    create = flag in {"c", "n"}
-    mapping: MutableMapping[str, Any]
-    if isinstance(target, Store):
-        mapping = CloudMapping(target, codec=chain)
-    elif _is_config(path := os.fsdecode(target)):
-        mapping = mapping_from_config(
-            path, codec=chain, create=create, read_only=flag == "r"
-        )
-    else:
-        store, arguments = open_for_mapping(
-            path, chain, create=create, read_only=flag == "r"
-        )
-        try:
-            mapping = CloudMapping(store, **arguments)
-        except BaseException:
-            store.close()
-            raise
+    mapping = open_mapping(
+        target,
+        codec=_codec(codec, protocol),
+        create=flag in {"c", "n"},
+        read_only=flag == "r",
+    )
     shelf = Shelf(mapping, writeback=writeback, read_only=flag == "r")
     if flag == "n":
         shelf.clear()
     return shelf
-
-
-def open_for_mapping(
-    target: str, codec: Codec, *, create: bool = False, read_only: bool = False
-) -> tuple[Store, dict[str, Any]]:
-    """The store a path, URL or ini file names, and the `CloudMapping` arguments for it.
-
-    For an ini file, its first provider: `codec` followed by the provider's
-    compression and encryption, its prefix and its `verify`. For a path or
-    URL: `codec`, the prefix and `?verify=`.
-
-    Raises:
-        ConfigError: the target or ini file is invalid.
-    """
-    # Probes write; a read-only open never does, so it has nothing to verify.
-    if _is_config(target):
-        provider = read_config(target)[0]
-        arguments = {"codec": provider.codec(codec), "key_prefix": provider.prefix}
-        store = provider.open_store(create=create, read_only=read_only)
-        return store, arguments | {"verify": provider.verify and not read_only}
-    parsed = parse_target(target)
-    verify = verify_requested(parsed) and not read_only
-    store, prefix = open_store(parsed, create=create, read_only=read_only)
-    return store, {"codec": codec, "key_prefix": prefix, "verify": verify}
 
 
 def _codec(codec: str | Codec, protocol: int | None) -> Codec:
@@ -324,7 +286,3 @@ def _codec(codec: str | Codec, protocol: int | None) -> Codec:
     if protocol is not None:
         raise ValueError("protocol applies only to the pickle codec")
     return _CODECS[codec]()
-
-
-def _is_config(text: str) -> bool:
-    return "://" not in text and Path(text).suffix.lower() == ".ini"

@@ -47,6 +47,7 @@ __all__ = [
     "expand_env",
     "is_config",
     "memory_store",
+    "open_for_mapping",
     "open_mapping",
     "open_store",
     "parse_flag",
@@ -229,6 +230,28 @@ def open_store(
     """
     primary = _url_config(target) if isinstance(target, Target) else resolve(target)[0]
     return primary.open_store(create=create, read_only=read_only), primary.prefix
+
+
+def open_for_mapping(
+    target: str, codec: Codec, *, create: bool = False, read_only: bool = False
+) -> tuple[Store, dict[str, Any]]:
+    """The store a path, URL or ini file names, and the `CloudMapping` arguments for it.
+
+    For an ini file, its first store: `codec` followed by the store's
+    compression and encryption, its prefix and its `verify`. For a path or
+    URL: `codec`, the prefix and `?verify=`.
+
+    Raises:
+        ConfigError: the target or ini file is invalid.
+    """
+    primary = resolve(target)[0]
+    store = primary.open_store(create=create, read_only=read_only)
+    # Probes write; a read-only open never does, so it has nothing to verify.
+    return store, {
+        "codec": primary.codec(codec),
+        "key_prefix": primary.prefix,
+        "verify": primary.verify and not read_only,
+    }
 
 
 def verify_requested(target: Target) -> bool:

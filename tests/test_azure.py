@@ -31,7 +31,7 @@ from cloudmap.errors import (
     TransientStoreError,
 )
 from cloudmap.mapping import CloudMapping
-from cloudmap.providers import AzureBlobMapping
+from cloudmap.mappings import AzureBlobMapping
 from cloudmap.stores.azure import AzureBlobStore, _summary
 from tests.emulators import AZURITE_ACCOUNT, AZURITE_KEY, free_port
 from tests.http_recording import RecordingTransport
@@ -505,7 +505,7 @@ def test_sdk_messages_are_redacted() -> None:
 def test_importing_cloudmap_imports_no_azure_module() -> None:
     """The SDK is imported only when a store is built."""
     code = (
-        "import sys, cloudmap, cloudmap.providers, cloudmap.stores.azure; "
+        "import sys, cloudmap, cloudmap.mappings, cloudmap.stores.azure; "
         "sys.exit(any(m == 'azure' or m.startswith('azure.') for m in sys.modules))"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -28,7 +28,7 @@ from cloudmap.errors import (
     KeyExistsError,
     KeySyncError,
 )
-from cloudmap.providers import GoogleCloudStorageMapping
+from cloudmap.mappings import GoogleCloudStorageMapping
 from cloudmap.store import Store
 from cloudmap.stores.gcs import GCSStore
 from tests.http_recording import RecordingAdapter
@@ -235,7 +235,7 @@ def test_name_and_repr_hold_no_credentials(gcs_endpoint: str, gcs_bucket: str) -
 def test_importing_cloudmap_does_not_import_the_sdk() -> None:
     """google.cloud.storage is loaded only when a GCSStore is built."""
     code = (
-        "import sys, cloudmap, cloudmap.providers, cloudmap.stores.gcs\n"
+        "import sys, cloudmap, cloudmap.mappings, cloudmap.stores.gcs\n"
         "assert 'google.cloud.storage' not in sys.modules, 'SDK imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -27,7 +27,7 @@ from cloudmap.errors import (
     TransientStoreError,
 )
 from cloudmap.mapping import CloudMapping
-from cloudmap.providers import AWSS3Mapping
+from cloudmap.mappings import AWSS3Mapping
 from cloudmap.store import Store
 from cloudmap.stores.s3 import S3Store
 from tests.emulators import free_port, unique_bucket_name
@@ -233,7 +233,7 @@ def test_unknown_profile_is_a_config_error() -> None:
 def test_import_cloudmap_does_not_import_boto3() -> None:
     """boto3 loads only when an S3Store is built."""
     code = (
-        "import sys, cloudmap, cloudmap.providers, cloudmap.stores.s3\n"
+        "import sys, cloudmap, cloudmap.mappings, cloudmap.stores.s3\n"
         "assert 'boto3' not in sys.modules and 'botocore' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

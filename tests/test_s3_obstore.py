@@ -30,7 +30,7 @@ from cloudmap.errors import (
     StoreError,
     TransientStoreError,
 )
-from cloudmap.providers import AWSS3Mapping
+from cloudmap.mappings import AWSS3Mapping
 from cloudmap.retry import outcome_unknown
 from cloudmap.stores.s3 import S3Store
 from cloudmap.targets import open_store

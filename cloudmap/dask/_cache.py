@@ -168,7 +168,8 @@ def _blind(
 
 def _open(target: str, codec: str | Codec) -> CloudMapping[Any]:
     # Imported here: they pull in the ini reader and the shelf's codec names.
-    from cloudmap.shelf import _codec, open_for_mapping  # noqa: PLC0415
+    from cloudmap.shelf import _codec  # noqa: PLC0415
+    from cloudmap.targets import open_for_mapping  # noqa: PLC0415
 
     store, arguments = open_for_mapping(target, _codec(codec, None))
     codec_chain = arguments.pop("codec")

@@ -126,7 +126,7 @@ def make_spill_mapping(target: str, n: float, prefix: str) -> SpillMapping:
     )
 
     from cloudmap.dask._copy import is_directory  # noqa: PLC0415
-    from cloudmap.shelf import open_for_mapping  # noqa: PLC0415
+    from cloudmap.targets import open_for_mapping  # noqa: PLC0415
 
     frames = Codec("dask-frames", ((serialize_bytes, deserialize_bytes),))
     store, arguments = open_for_mapping(target, frames, create=is_directory(target))
