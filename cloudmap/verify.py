@@ -14,7 +14,6 @@ import os
 import threading
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cloudmap._probes import PROBES, Check, Scratch, Status, run_probe
@@ -213,22 +212,17 @@ def _opened(
     if not isinstance(store_or_target, (str, os.PathLike)):
         yield store_or_target, ""
         return
-    # Imported here: configuration pulls in the mapping layer, above this one.
-    from cloudmap.config import read_config  # noqa: PLC0415
-    from cloudmap.targets import open_store  # noqa: PLC0415
+    # Imported here: targets pull in the mapping layer, above this one.
+    from cloudmap.targets import resolve  # noqa: PLC0415
 
-    text = os.fspath(store_or_target)
-    if "://" not in text and Path(text).suffix.lower() == ".ini":
-        providers = read_config(text)
-        if len(providers) > 1:
-            msg = (
-                f"{text}: names {len(providers)} providers; verify each store, "
-                "or run `cloudmap doctor` on the file"
-            )
-            raise ConfigError(msg)
-        store, prefix = providers[0].open_store(create=False), providers[0].prefix
-    else:
-        store, prefix = open_store(text)
+    configs = resolve(store_or_target)
+    if len(configs) > 1:
+        msg = (
+            f"{os.fspath(store_or_target)}: names {len(configs)} stores; verify "
+            "each store, or run `cloudmap doctor` on the file"
+        )
+        raise ConfigError(msg)
+    store, prefix = configs[0].open_store(create=False), configs[0].prefix
     try:
         yield store, prefix
     finally:

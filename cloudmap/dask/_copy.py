@@ -73,22 +73,19 @@ def open_target(target: Target, *, create: bool = False) -> tuple[Store, str]:
     Raises:
         ConfigError: the target, the ini file or the section is invalid.
     """
-    # Imported here: config reads ini files, which most targets are not.
-    from cloudmap.config import read_config  # noqa: PLC0415
+    # Imported here: targets pull in the mapping layer, above this one.
     from cloudmap.errors import ConfigError  # noqa: PLC0415
-    from cloudmap.targets import open_store  # noqa: PLC0415
+    from cloudmap.targets import resolve  # noqa: PLC0415
 
     if isinstance(target, tuple):
         path, section = target
-        providers = {provider.section: provider for provider in read_config(path)}
-        if section not in providers:
-            raise ConfigError(f"{path}: no provider section [{section}]")
-        chosen = providers[section]
-        return chosen.open_store(create=create), chosen.prefix
-    if "://" not in target and Path(target).suffix.lower() == ".ini":
-        first = read_config(target)[0]
-        return first.open_store(create=create), first.prefix
-    return open_store(target, create=create)
+        stores = {config.section: config for config in resolve(path)}
+        if section not in stores:
+            raise ConfigError(f"{path}: no store section [{section}]")
+        chosen = stores[section]
+    else:
+        chosen = resolve(target)[0]
+    return chosen.open_store(create=create), chosen.prefix
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""How the `cloudmap` command reports a failure: one line (or JSON) and an exit code.
+"""What the `cloudmap` command prints: results, and failures as one line and a code.
 
 Library messages speak to Python callers ("pass create=True", "call
 sync_with_cloud()"); the command rewrites the ones a CLI user meets into its own
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from cloudmap.errors import (
     CloudMapError,
@@ -19,6 +19,9 @@ from cloudmap.errors import (
     KeyExistsError,
     KeySyncError,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "EXIT_CONFLICT",
@@ -31,8 +34,12 @@ __all__ = [
     "ArgumentParser",
     "NotFoundError",
     "UsageError",
+    "bad_path",
     "describe",
+    "emit",
+    "failures",
     "report",
+    "show_progress",
 ]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_PARTIAL = range(6)
@@ -120,3 +127,27 @@ def report(message: str, code: int, *, as_json: bool, usage: str = "") -> int:
     else:
         print(f"{usage}cloudmap: error: {message}", file=sys.stderr)  # noqa: T201
     return code
+
+
+def emit(args: argparse.Namespace, data: object, text: str) -> None:
+    """Print a result: `data` as JSON with `--json`, else `text`."""
+    print(json.dumps(data) if args.json else text)  # noqa: T201 - the CLI's output
+
+
+def failures(args: argparse.Namespace, failed: dict[str, str]) -> int:
+    """Report the keys that failed on stderr: a line each, or one JSON object."""
+    if failed and args.json:
+        return report(f"{len(failed)} keys failed", EXIT_PARTIAL, as_json=True)
+    for where, reason in failed.items():
+        print(f"cloudmap: {where}: {reason}", file=sys.stderr)  # noqa: T201
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Whether to draw a progress bar: on a terminal, without --json, --no-progress."""
+    return not args.json and not args.no_progress and sys.stderr.isatty()
+
+
+def bad_path(action: str, path: str | Path, exc: OSError) -> ValueError:
+    """A local file the user named cannot be used: bad usage (exit 2)."""
+    return ValueError(f"cannot {action} {path}: {exc.strerror or exc}")
