@@ -84,7 +84,7 @@ def encryption_digest(
 ) -> str:
     """A digest of an encryption section's key ids and keys, in order; "" if none.
 
-    Equal digests mean equal keys, so two providers store the same bytes;
+    Equal digests mean equal keys, so two stores hold the same bytes;
     the digest reveals nothing of a key. Call after `encryption_section`,
     which checks the section.
     """

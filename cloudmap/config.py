@@ -119,7 +119,7 @@ def read_config(path: str | os.PathLike[str]) -> list[StoreConfig]:
         raise ConfigError(msg)
     names = [name.strip() for name in default["providers"].split(",") if name.strip()]
     if not names:
-        raise ConfigError(f"{file}: [default] providers lists no provider")
+        raise ConfigError(f"{file}: [default] providers lists no section")
     for name in names:
         if not parser.has_section(name):
             msg = f"{file}: [default] providers: no [{name}] section for {name!r}"

@@ -218,7 +218,8 @@ def _opened(
     configs = resolve(store_or_target)
     if len(configs) > 1:
         msg = (
-            f"{os.fspath(store_or_target)}: names {len(configs)} stores; verify "
+            # "providers": the ini key that lists them (the message tests pin).
+            f"{os.fspath(store_or_target)}: names {len(configs)} providers; verify "
             "each store, or run `cloudmap doctor` on the file"
         )
         raise ConfigError(msg)
