@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from cloudmap._env import expand_env, parse_flag
 from cloudmap.errors import ConfigError
 from cloudmap.stores import provider_for_scheme, providers, store_class
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
-__all__ = ["Target", "parse_target"]
+__all__ = ["Target", "parse_target", "url_arguments", "verify_requested"]
 
 _SECRETS = frozenset(
     {
@@ -111,3 +113,52 @@ def parse_target(target: str | os.PathLike[str]) -> Target:
 def _shown(scheme: str, host: str | None, path: str) -> str:
     """A URL as errors may show it: no user, password or query parameters."""
     return f"{scheme}://{host or ''}{path}"
+
+
+def url_arguments(parsed: Target) -> tuple[dict[str, Any], bool | None]:
+    """The store's constructor arguments a URL's options give, and its `?create=`.
+
+    `$NAME` references are read from the environment; booleans are parsed.
+    `create` is None when the URL does not say (the caller decides).
+
+    Raises:
+        ConfigError: an unknown option, an unset variable or a bad boolean.
+    """
+    where = f"target {parsed}"
+    options = dict(parsed.options)
+    flag = options.pop("create", "")
+    create = parse_flag(flag, where=where, default=False) if flag.strip() else None
+    verify_requested(parsed)  # a bad value fails here
+    options.pop("verify", None)
+    cls = store_class(parsed.provider)
+    known: dict[str, str] = dict(getattr(cls, "url_options", {}))
+    arguments: dict[str, Any] = {}
+    for key, value in options.items():
+        if key not in known:
+            allowed = ", ".join(sorted({*known, "create", "verify"}))
+            msg = f"{where}: unknown option {key!r} (known: {allowed})"
+            raise ConfigError(msg)
+        option = f"{where}, option {key!r}"
+        convert = _converter(cls, known[key], where=option)
+        arguments[known[key]] = convert(expand_env(value, where=option))
+    return arguments, create
+
+
+def _converter(cls: type[Any], argument: str, *, where: str) -> Callable[[str], Any]:
+    """A URL value as the constructor argument's type: booleans are parsed."""
+    parameter = inspect.signature(cls).parameters.get(argument)
+    if parameter is not None and str(parameter.annotation) == "bool":
+        return lambda value: parse_flag(value, where=where, default=True)
+    return str
+
+
+def verify_requested(target: Target) -> bool:
+    """Whether the target asks mappings to verify the server first (`?verify=1`).
+
+    Raises:
+        ConfigError: the value is not a boolean.
+    """
+    value = target.options.get("verify")
+    if value is None:
+        return False
+    return parse_flag(value, where=f"target {target}, option 'verify'", default=True)

@@ -62,7 +62,7 @@ from cloudmap._ini_codecs import (
 from cloudmap.errors import ConfigError
 from cloudmap.store import validate_key
 from cloudmap.stores import provider_for_ini, providers, store_class
-from cloudmap.targets import StoreConfig, open_mapping
+from cloudmap.targets import StoreConfig, mapping_of
 
 if TYPE_CHECKING:
     import configparser
@@ -238,4 +238,5 @@ def mapping_from_config(
     section asks for, then the encryption its encryption section asks for.
     `read_only` opens local directories without creating or changing anything.
     """
-    return open_mapping(path, codec=codec, create=create, read_only=read_only)
+    configs = read_config(path)
+    return mapping_of(configs, codec=codec, create=create, read_only=read_only)

@@ -24,28 +24,27 @@ registered in `cloudmap.stores` declare.
 from __future__ import annotations
 
 import importlib
-import inspect
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cloudmap._env import expand_env, parse_flag
-from cloudmap._url import Target, parse_target
+from cloudmap._url import Target, parse_target, url_arguments, verify_requested
 from cloudmap.codecs import Codec, zlib, zstd
-from cloudmap.errors import ConfigError
 from cloudmap.mapping import CloudMapping
 from cloudmap.store import Store
-from cloudmap.stores import memory_store, open_provider, store_class
+from cloudmap.stores import memory_store, open_provider
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, MutableMapping
+    from collections.abc import Mapping, MutableMapping
 
 __all__ = [
     "StoreConfig",
     "Target",
     "expand_env",
     "is_config",
+    "mapping_of",
     "memory_store",
     "open_for_mapping",
     "open_mapping",
@@ -179,25 +178,7 @@ def resolve(target: TargetLike) -> list[StoreConfig]:
 
 def _url_config(parsed: Target) -> StoreConfig:
     """The store a parsed path or URL names, its options checked and typed."""
-    where = f"target {parsed}"
-    options = dict(parsed.options)
-    flag = options.pop("create", "")
-    # Given, `?create=` decides; absent or empty, the caller's `create` does.
-    create = parse_flag(flag, where=where, default=False) if flag.strip() else None
-    verify = verify_requested(parsed)
-    options.pop("verify", None)
-    cls = store_class(parsed.provider)
-    known: dict[str, str] = dict(getattr(cls, "url_options", {}))
-    arguments: dict[str, Any] = {}
-    for key, value in options.items():
-        if key not in known:
-            allowed = ", ".join(sorted({*known, "create", "verify"}))
-            msg = f"{where}: unknown option {key!r} (known: {allowed})"
-            raise ConfigError(msg)
-        convert = _converter(cls, known[key], where=f"{where}, option {key!r}")
-        arguments[known[key]] = convert(
-            expand_env(value, where=f"{where}, option {key!r}")
-        )
+    arguments, create = url_arguments(parsed)
     return StoreConfig(
         "",
         parsed.provider,
@@ -205,17 +186,9 @@ def _url_config(parsed: Target) -> StoreConfig:
         parsed.prefix,
         arguments,
         None,
-        verify,
+        verify_requested(parsed),
         create=create,
     )
-
-
-def _converter(cls: type[Any], argument: str, *, where: str) -> Callable[[str], Any]:
-    """A URL value as the constructor argument's type: booleans are parsed."""
-    parameter = inspect.signature(cls).parameters.get(argument)
-    if parameter is not None and str(parameter.annotation) == "bool":
-        return lambda value: parse_flag(value, where=where, default=True)
-    return str
 
 
 def open_store(
@@ -254,41 +227,39 @@ def open_for_mapping(
     }
 
 
-def verify_requested(target: Target) -> bool:
-    """Whether the target asks mappings to verify the server first (`?verify=1`).
-
-    Raises:
-        ConfigError: the value is not a boolean.
-    """
-    value = target.options.get("verify")
-    if value is None:
-        return False
-    return parse_flag(value, where=f"target {target}, option 'verify'", default=True)
-
-
 def open_mapping(
     target: TargetLike,
     *,
     codec: Codec,
     create: bool = False,
     read_only: bool = False,
-    primary_only: bool = False,
 ) -> MutableMapping[str, Any]:
     """The mapping a target names: a `CloudMapping`, or a `ReplicatedMapping`.
 
-    An ini file with several stores gives a `ReplicatedMapping` (only its
-    primary's `CloudMapping` with `primary_only`). Each store gets `codec`,
-    then the compression and encryption its ini section asks for, its prefix
-    and its `verify`. `read_only` opens local directories without creating or
-    changing anything, and verifies nothing (the probes write).
+    An ini file with several stores gives a `ReplicatedMapping`. Each store
+    gets `codec`, then the compression and encryption its ini section asks
+    for, its prefix and its `verify`. `read_only` opens local directories
+    without creating or changing anything, and verifies nothing (the probes
+    write).
 
     Raises:
         ConfigError: the target or ini file is invalid.
     """
     configs = resolve(target)
+    return mapping_of(configs, codec=codec, create=create, read_only=read_only)
+
+
+def mapping_of(
+    configs: list[StoreConfig],
+    *,
+    codec: Codec,
+    create: bool = False,
+    read_only: bool = False,
+) -> MutableMapping[str, Any]:
+    """The mapping over `configs` (see `open_mapping`): replicated when several."""
     mappings = [
         config.open_mapping(codec, create=create, read_only=read_only)
-        for config in (configs[:1] if primary_only else configs)
+        for config in configs
     ]
     if len(mappings) == 1:
         return mappings[0]

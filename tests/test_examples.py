@@ -23,6 +23,7 @@ EXPECTED = {
     "replication_ini.py": "backup stores zlib-compressed bytes",
     "leader_election.py": "one leader at a time; the killed leader was replaced",
     "config_watch.py": "the worker saw every change made by others, even while it was down",
+    "custom_store.py": "a registered third-party store, opened by URL, keeps every guarantee",
 }
 
 
