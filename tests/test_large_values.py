@@ -10,13 +10,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from cloudmap import CloudMapping
 from cloudmap.errors import EtagMismatchError, KeyExistsError
-from cloudmap.stores import Replace
+from cloudmap.stores import PutMode, Replace
 from cloudmap.stores.s3 import S3Store
 from tests.http_recording import RecordingAdapter, S3RequestLog
 from tests.scale import Scale
@@ -88,10 +88,10 @@ def test_large_value_round_trips(large_store: Store) -> None:
 
 
 def _refused_and_kept(
-    store: Store, error: type[Exception], kept: bytes, **condition: Any
+    store: Store, error: type[Exception], kept: bytes, *, mode: PutMode
 ) -> None:
     with pytest.raises(error):
-        store.put("big", VALUE, **condition)
+        store.put("big", VALUE, mode=mode)
     entry = store.get("big")
     assert entry is not None
     assert entry.data == kept
@@ -101,7 +101,7 @@ def _refused_and_kept(
 def test_large_create_over_an_existing_key_is_refused(large_store: Store) -> None:
     """Creating a large value where one exists raises KeyExistsError and keeps it."""
     large_store.put("big", b"small")
-    _refused_and_kept(large_store, KeyExistsError, b"small", if_none_match=True)
+    _refused_and_kept(large_store, KeyExistsError, b"small", mode="create")
 
 
 @_conditional_providers(s3_gap=_MOTO_IF_MATCH)
@@ -109,7 +109,7 @@ def test_large_replace_of_a_changed_key_is_refused(large_store: Store) -> None:
     """Replacing a large value under a stale etag raises EtagMismatchError."""
     stale = large_store.put("big", b"one")
     large_store.put("big", b"two")
-    _refused_and_kept(large_store, EtagMismatchError, b"two", if_match=stale)
+    _refused_and_kept(large_store, EtagMismatchError, b"two", mode=Replace(stale))
 
 
 @pytest.mark.emulator
