@@ -4,31 +4,10 @@ from __future__ import annotations
 
 import warnings
 
-from cloudmap.stores._protocol import (
-    MAX_KEY_BYTES,
-    Entry,
-    ListedKey,
-    PutMode,
-    Replace,
-    Store,
-    check_mode,
-    check_precondition,
-    folder_prefix,
-    validate_key,
-)
+from cloudmap.stores import _protocol
+from cloudmap.stores._protocol import *  # noqa: F403 - the whole old surface
 
-__all__ = [
-    "MAX_KEY_BYTES",
-    "Entry",
-    "ListedKey",
-    "PutMode",
-    "Replace",
-    "Store",
-    "check_mode",
-    "check_precondition",
-    "folder_prefix",
-    "validate_key",
-]
+__all__ = _protocol.__all__
 
 warnings.warn(
     "cloudmap.store is deprecated; import from cloudmap.stores instead",
