@@ -26,7 +26,7 @@ from cloudmap.config import mapping_from_config
 from cloudmap.errors import ConfigError
 from cloudmap.mapping import CloudMapping
 from cloudmap.shelf import _codec
-from cloudmap.store import Store
+from cloudmap.stores._protocol import Store
 from cloudmap.targets import is_config as _is_config
 from cloudmap.targets import open_for_mapping
 

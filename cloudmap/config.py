@@ -60,8 +60,8 @@ from cloudmap._ini_codecs import (
     encryption_section,
 )
 from cloudmap.errors import ConfigError
-from cloudmap.store import validate_key
 from cloudmap.stores import provider_for_ini, providers, store_class
+from cloudmap.stores._protocol import validate_key
 from cloudmap.targets import StoreConfig, mapping_of
 
 if TYPE_CHECKING:

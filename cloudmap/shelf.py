@@ -28,7 +28,7 @@ from cloudmap.targets import open_mapping
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from cloudmap.store import Store
+    from cloudmap.stores._protocol import Store
 
 __all__ = ["Shelf", "open"]
 

@@ -33,8 +33,8 @@ from cloudmap._env import expand_env, parse_flag
 from cloudmap._url import Target, parse_target, url_arguments, verify_requested
 from cloudmap.codecs import Codec, zlib, zstd
 from cloudmap.mapping import CloudMapping
-from cloudmap.store import Store
 from cloudmap.stores import memory_store, open_provider
+from cloudmap.stores._protocol import Store
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, MutableMapping

@@ -8,9 +8,12 @@ from typing import TYPE_CHECKING
 
 from cloudmap.cli._open import opened
 from cloudmap.cli._output import EXIT_OK, NotFoundError, bad_path, emit
+from cloudmap.stores._protocol import replace_or_overwrite
 
 if TYPE_CHECKING:
     import argparse
+
+    from cloudmap.stores._protocol import PutMode
 
 __all__ = ["get", "ls", "put", "rm"]
 
@@ -62,9 +65,8 @@ def put(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise bad_path("read", args.file, exc) from exc
     with opened(args.target, write=True) as (store, prefix):
-        etag = store.put(
-            prefix + args.key, data, if_match=args.if_match, if_none_match=args.create
-        )
+        mode: PutMode = "create" if args.create else replace_or_overwrite(args.if_match)
+        etag = store.put(prefix + args.key, data, mode=mode)
     emit(args, {"key": args.key, "etag": etag, "size": len(data)}, etag)
     return EXIT_OK
 

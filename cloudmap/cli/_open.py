@@ -12,7 +12,7 @@ from cloudmap.targets import is_config, resolve
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from cloudmap.store import Store
+    from cloudmap.stores._protocol import Store
 
 __all__ = ["open_target", "opened"]
 

@@ -14,7 +14,7 @@ from cloudmap.verify import Verdict, probe_store
 if TYPE_CHECKING:
     import argparse
 
-    from cloudmap.store import Store
+    from cloudmap.stores._protocol import Store
 
 __all__ = ["demo", "doctor"]
 

@@ -1,4 +1,6 @@
-"""Store implementations, and the registry finding one by provider, scheme or ini name.
+"""The Store protocol, its implementations, and the registry that finds a store.
+
+A store is found by provider, URL scheme or ini name.
 
 Each registry line names a provider (the storage service: `s3`, `azure`, ...)
 and its store class by import path, so a store module is imported only when a
@@ -29,9 +31,18 @@ from typing import TYPE_CHECKING, Any
 
 from cloudmap._extras import install_hint
 from cloudmap.errors import ConfigError, MissingDependencyError
+from cloudmap.stores._protocol import MAX_KEY_BYTES as MAX_KEY_BYTES
+from cloudmap.stores._protocol import Entry as Entry
+from cloudmap.stores._protocol import ListedKey as ListedKey
+from cloudmap.stores._protocol import PutMode as PutMode
+from cloudmap.stores._protocol import Replace as Replace
+from cloudmap.stores._protocol import Store as Store
+from cloudmap.stores._protocol import check_mode as check_mode
+from cloudmap.stores._protocol import check_precondition as check_precondition
+from cloudmap.stores._protocol import folder_prefix as folder_prefix
+from cloudmap.stores._protocol import validate_key as validate_key
 
 if TYPE_CHECKING:
-    from cloudmap.store import Store
     from cloudmap.stores.azure import AzureBlobStore
     from cloudmap.stores.gcs import GCSStore
     from cloudmap.stores.local import LocalStore
@@ -39,11 +50,20 @@ if TYPE_CHECKING:
     from cloudmap.stores.s3 import S3Store
 
 __all__ = [
+    "MAX_KEY_BYTES",
     "AzureBlobStore",
+    "Entry",
     "GCSStore",
+    "ListedKey",
     "LocalStore",
     "MemoryStore",
+    "PutMode",
+    "Replace",
     "S3Store",
+    "Store",
+    "check_mode",
+    "check_precondition",
+    "folder_prefix",
     "memory_store",
     "open_provider",
     "provider_for_ini",
@@ -51,6 +71,7 @@ __all__ = [
     "providers",
     "register",
     "store_class",
+    "validate_key",
 ]
 
 # provider -> "module:Class"; in this order for scheme and ini-name look-ups.

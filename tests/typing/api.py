@@ -26,6 +26,7 @@ from cloudmap import (
     open_async,
     verify,
 )
+from cloudmap.stores import PutMode, Replace
 
 
 def every_store_is_a_store() -> list[Store]:
@@ -38,6 +39,14 @@ def every_store_is_a_store() -> list[Store]:
     )
     gcs: Store = GCSStore("bucket", project="p")
     return [memory, local, s3, azure, gcs]
+
+
+def write_modes(store: Store) -> list[str]:
+    """A write says its condition in one `mode` argument."""
+    created = store.put("k", b"1", mode="create")
+    replaced = store.put("k", b"2", mode=Replace(created))
+    mode: PutMode = "overwrite"
+    return [created, replaced, store.put("k", b"3", mode=mode)]
 
 
 def mappings_are_typed(store: Store) -> int:
