@@ -48,7 +48,8 @@ class Target:
     options: Mapping[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        scheme = store_class(self.provider).url_schemes[0]
+        schemes = getattr(store_class(self.provider), "url_schemes", ())
+        scheme = schemes[0] if schemes else self.provider
         if self.provider == "local":
             return f"file://{self.location}"
         return f"{scheme}://{self.location}/{self.prefix}".rstrip("/")
@@ -73,7 +74,9 @@ def parse_target(target: str | os.PathLike[str]) -> Target:
     shown = _shown(parts.scheme, parts.hostname, parts.path)
     provider = provider_for_scheme(parts.scheme)
     if provider is None:
-        schemes = [s for p in providers() for s in store_class(p).url_schemes]
+        schemes = [
+            s for p in providers() for s in getattr(store_class(p), "url_schemes", ())
+        ]
         known = ", ".join(f"{s}://" for s in schemes)
         msg = (
             f"target {shown!r}: unknown scheme {parts.scheme!r} (use a path or {known})"

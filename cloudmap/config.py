@@ -48,6 +48,7 @@ the file.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -190,8 +191,6 @@ def _store(
 
 def _needs_location(cls: type[Any]) -> bool:
     """Whether the store's constructor needs its first argument (a memory store not)."""
-    import inspect  # noqa: PLC0415
-
     first = next(iter(inspect.signature(cls).parameters.values()))
     return first.default is inspect.Parameter.empty
 
@@ -202,7 +201,9 @@ def _provider(kind: str | None, *, where: str) -> str:
         raise ConfigError(f"{where} provider: missing")
     provider = provider_for_ini(kind.strip())
     if provider is None:
-        names = [n for p in providers() for n in store_class(p).ini_providers]
+        names = [
+            n for p in providers() for n in getattr(store_class(p), "ini_providers", ())
+        ]
         msg = f"{where} provider: unknown provider {kind!r} (known: {', '.join(names)})"
         raise ConfigError(msg)
     return provider

@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+import cloudmap
+from cloudmap.stores import register
+from cloudmap.targets import resolve
 from cloudmap.testing import StoreContract
 
 if TYPE_CHECKING:
@@ -53,3 +56,18 @@ def test_the_docs_page_shows_the_tested_example() -> None:
     """docs/writing-a-store.md includes the example file itself, not a copy."""
     page = (EXAMPLE.parents[1] / "docs" / "writing-a-store.md").read_text("utf-8")
     assert '--8<-- "examples/custom_store.py"' in page
+
+
+def test_a_registered_store_opens_from_a_url_and_an_ini_file(tmp_path: Path) -> None:
+    """After register(), dict:// URLs and `provider = dict` sections open DictStore."""
+    register("dict", DictStore)
+    name = uuid.uuid4().hex
+    with cloudmap.open(f"dict://{name}/run", codec="json") as db:
+        db["k"] = [1, 2]
+    ini = tmp_path / "dict.ini"
+    ini.write_text(
+        f"[default]\nprovider = dict\nname = {name}\nprefix = run\n", encoding="utf-8"
+    )
+    with cloudmap.open(ini, "r", codec="json") as db:
+        assert db["k"] == [1, 2]
+    assert isinstance(resolve(ini)[0].open_store(), DictStore)
