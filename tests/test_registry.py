@@ -23,6 +23,18 @@ from cloudmap.targets import StoreConfig, open_mapping, resolve
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _python(code: str) -> str:
+    """What `code` prints in a fresh interpreter importing this checkout."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    return result.stdout
+
+
 def test_each_built_in_store_declares_its_schemes_and_ini_names() -> None:
     """Schemes and ini names find the provider whose store class declares them."""
     assert providers()[:5] == ["local", "memory", "s3", "azure", "gcs"]
@@ -44,14 +56,7 @@ def test_registering_by_import_path_imports_nothing_until_used() -> None:
         "cls = store_class('wave')\n"
         "print(before, cls.__name__, 'wave' in sys.modules)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert result.stdout.split() == ["False", "Wave_read", "True"]
+    assert _python(code).split() == ["False", "Wave_read", "True"]
 
 
 def test_a_store_name_without_a_class_is_refused() -> None:
@@ -117,14 +122,7 @@ def test_old_names_still_work_with_a_deprecation_warning() -> None:
         "except DeprecationWarning as exc:\n"
         "    print('providers:', exc)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert "providers: cloudmap.providers is deprecated" in result.stdout
+    assert "providers: cloudmap.providers is deprecated" in _python(code)
     import cloudmap.config  # noqa: PLC0415
 
     with pytest.deprecated_call(match="StoreConfig"):
