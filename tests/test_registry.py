@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import cloudmap
-from cloudmap import ConfigError, LocalStore, MemoryStore
+from cloudmap import ConfigError, LocalStore, MemoryStore, MissingDependencyError
 from cloudmap.stores import (
     provider_for_ini,
     provider_for_scheme,
@@ -57,6 +58,26 @@ def test_registering_by_import_path_imports_nothing_until_used() -> None:
         "print(before, cls.__name__, 'wave' in sys.modules)\n"
     )
     assert _python(code).split() == ["False", "Wave_read", "True"]
+
+
+class _NeedsAnSDK:
+    """A store whose constructor imports a package that is not installed."""
+
+    url_schemes = ("needs-sdk",)
+    extra = "s3"
+
+    def __init__(self, location: str) -> None:
+        importlib.import_module("cloudmap_test_no_such_sdk")
+
+
+def test_a_missing_sdk_names_the_extra_that_installs_it() -> None:
+    """An ImportError while constructing a store becomes MissingDependencyError."""
+    register("needs-sdk", _NeedsAnSDK)
+    with pytest.raises(MissingDependencyError) as info:
+        cloudmap.open("needs-sdk://bucket")
+    message = str(info.value)
+    assert "'cloudmap_test_no_such_sdk' package" in message
+    assert 'pip install "cloudmap-dict[s3]"' in message
 
 
 def test_a_store_name_without_a_class_is_refused() -> None:

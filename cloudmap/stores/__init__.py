@@ -13,7 +13,7 @@ target of its provider is opened. The class itself declares how targets name it:
 | `ini_providers` | values of an ini section's `provider =` key | `()` |
 | `ini_location` | ini options naming the bucket or directory, first found wins | `()` |
 | `ini_options` | ini option -> constructor argument (`""`: read apart) | `{}` |
-| `extra` | the pip extra that installs its SDK | `None` |
+| `extra` | the `cloudmap-dict` extra that installs its SDK | `None` |
 
 and optionally one classmethod: `from_target(location, arguments, *, create,
 read_only)` when the constructor cannot be called as `cls(location,
@@ -178,7 +178,7 @@ def open_provider(
     except ImportError as exc:
         extra = getattr(cls, "extra", None)
         hint = f": {install_hint(extra)}" if extra else ""
-        msg = f"{cls.__name__} ({provider}) needs a package that is not installed{hint}"
+        msg = f"{cls.__name__} ({provider}) needs the {exc.name!r} package{hint}"
         raise MissingDependencyError(msg) from exc
     return store
 
