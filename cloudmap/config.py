@@ -214,9 +214,10 @@ def _store_kwargs(
 ) -> dict[str, Any]:
     """The store's constructor arguments from its section's options."""
     known: Mapping[str, str] = getattr(cls, "ini_options", {})
+    accepted = {*known, *getattr(cls, "ini_location", ()), *_COMMON}
     for key in values:
-        if key not in known and key not in _COMMON:
-            unknown(where, key, {*known, *_COMMON}, "option")
+        if key not in accepted:
+            unknown(where, key, accepted, "option")
     kwargs: dict[str, Any] = {
         known[key]: value for key, value in values.items() if known.get(key)
     }

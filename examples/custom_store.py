@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Iterator, Mapping
-from types import MappingProxyType
 
 import cloudmap
 from cloudmap import KeySyncError
@@ -38,7 +37,6 @@ class DictStore:
     url_schemes = ("dict",)  # dict://NAME/PREFIX
     ini_providers = ("dict",)  # provider = dict, with name = NAME
     ini_location = ("name",)
-    ini_options = MappingProxyType({"name": ""})
 
     def __init__(self, name: str) -> None:
         self.name = f"dict://{name}"

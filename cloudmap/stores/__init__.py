@@ -12,7 +12,7 @@ target of its provider is opened. The class itself declares how targets name it:
 | `url_options` | URL query parameter -> constructor argument | `{}` |
 | `ini_providers` | values of an ini section's `provider =` key | `()` |
 | `ini_location` | ini options naming the bucket or directory, first found wins | `()` |
-| `ini_options` | ini option -> constructor argument (`""`: read apart) | `{}` |
+| `ini_options` | other ini options -> constructor argument (`""`: read apart) | `{}` |
 | `extra` | the `cloudmap-dict` extra that installs its SDK | `None` |
 
 and optionally one classmethod: `from_target(location, arguments, *, create,

@@ -305,7 +305,6 @@ class AzureBlobStore:
     ini_location = ("container_name",)
     ini_options = MappingProxyType(
         {
-            "container_name": "",
             "auth_type": "",
             "environment_key": "",
             "account_url": "account_url",

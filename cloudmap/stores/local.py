@@ -96,7 +96,6 @@ class LocalStore:
     url_options = MappingProxyType({"fsync": "fsync"})
     ini_providers = ("filesystem",)
     ini_location = ("folder_path",)
-    ini_options = MappingProxyType({"folder_path": ""})
     extra = None
 
     never_transient = True

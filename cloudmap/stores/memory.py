@@ -35,7 +35,6 @@ class MemoryStore:
     url_schemes = ("memory",)
     ini_providers = ("in-memory",)
     ini_location = ("persist-key", "name")
-    ini_options = MappingProxyType({"persist-key": "", "name": ""})
     extra = None
 
     @classmethod

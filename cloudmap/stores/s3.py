@@ -184,7 +184,6 @@ class S3Store:
     ini_location = ("bucket_name",)
     ini_options = MappingProxyType(
         {
-            "bucket_name": "",
             "auth_type": "",
             "key_id": "aws_access_key_id",
             "key_secret": "aws_secret_access_key",
