@@ -12,6 +12,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from typing_extensions import Self
 
 __all__ = [
@@ -90,3 +92,17 @@ class OwnedClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc`, then what caused it, or what it was raised while handling, in turn.
+
+    SDKs often raise their own error while handling the HTTP library's (botocore
+    over urllib3 over the OS), without `from`: the context is followed too.
+    """
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = link.__cause__ or link.__context__

@@ -29,6 +29,7 @@ from cloudmap.stores._common import (
     DENIED_STATUSES,
     NOT_MODIFIED,
     TRANSIENT_STATUSES,
+    exception_chain,
     header_metadata,
     may_have_applied,
 )
@@ -159,7 +160,10 @@ def to_cloudmap_error(
 
 
 def _never_sent(exc: BaseException) -> bool:
-    """Whether botocore failed before the request left: refused or timed-out connect."""
+    """Whether botocore failed before the request left: refused or timed-out connect.
+
+    botocore raises its error while handling urllib3's, which wraps the OS's.
+    """
     from botocore.exceptions import (  # noqa: PLC0415
         ConnectTimeoutError,
         EndpointConnectionError,
@@ -176,15 +180,7 @@ def _never_sent(exc: BaseException) -> bool:
         Urllib3ConnectTimeout,
         ConnectionRefusedError,
     )
-    seen: set[int] = set()
-    link: BaseException | None = exc
-    # botocore raises its error while handling urllib3's: follow the context too.
-    while link is not None and id(link) not in seen:
-        if isinstance(link, unsent):
-            return True
-        seen.add(id(link))
-        link = link.__cause__ or link.__context__
-    return False
+    return any(isinstance(link, unsent) for link in exception_chain(exc))
 
 
 def _client_error(  # noqa: PLR0911 - one answer per kind of S3 error
