@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from cloudmap.errors import (
@@ -236,7 +237,7 @@ def _obstore_error(  # noqa: PLR0911 - one answer per kind of obstore error
     errors = sys.modules["obstore.exceptions"]
     text = str(exc)
     if isinstance(exc, errors.NotModifiedError):
-        return NotModifiedError(None, header_metadata({}, _META_PREFIX))
+        return NotModifiedError(None, MappingProxyType({}))
     # S3's 409 ConditionalRequestConflict (two conditional requests raced)
     # reaches us as a conflict too, but it is transient: AWS says retry.
     raced = "ConditionalRequestConflict" in text
