@@ -29,6 +29,19 @@ if TYPE_CHECKING:
 __all__ = ["AzureBlobStore"]
 
 
+def _conditions(
+    if_match: str | None, if_none_match: str | None = None
+) -> dict[str, Any]:
+    """The SDK's keywords for an `If-Match` or `If-None-Match` (quoted) etag."""
+    from azure.core import MatchConditions  # noqa: PLC0415
+
+    if if_match is not None:
+        return {"etag": if_match, "match_condition": MatchConditions.IfNotModified}
+    if if_none_match is not None:
+        return {"etag": if_none_match, "match_condition": MatchConditions.IfModified}
+    return {}
+
+
 class AzureBlobStore(OwnedClient):
     """Block blobs in one Azure Storage container.
 
@@ -154,7 +167,6 @@ class AzureBlobStore(OwnedClient):
         A not-modified answer (304) carries no metadata, so `Entry.metadata` is
         then empty.
         """
-        from azure.core import MatchConditions  # noqa: PLC0415
         from azure.core.exceptions import (  # noqa: PLC0415
             ResourceModifiedError,
             ResourceNotFoundError,
@@ -164,19 +176,9 @@ class AzureBlobStore(OwnedClient):
         if if_match is not None and if_none_match is not None:
             msg = "pass at most one of if_match and if_none_match"
             raise ValueError(msg)
-        conditions: dict[str, Any] = {}
-        if if_match is not None:
-            if_match = quoted(if_match)
-            conditions = {
-                "etag": if_match,
-                "match_condition": MatchConditions.IfNotModified,
-            }
-        elif if_none_match is not None:
-            if_none_match = quoted(if_none_match)
-            conditions = {
-                "etag": if_none_match,
-                "match_condition": MatchConditions.IfModified,
-            }
+        if_match = None if if_match is None else quoted(if_match)
+        if_none_match = None if if_none_match is None else quoted(if_none_match)
+        conditions = _conditions(if_match, if_none_match)
         blob = self._container.get_blob_client(key)
         with map_azure_errors(self._name, "get", key, if_match=if_match):
             try:
@@ -208,8 +210,6 @@ class AzureBlobStore(OwnedClient):
 
         See `cloudmap.stores.Store.put`.
         """
-        from azure.core import MatchConditions  # noqa: PLC0415
-
         check_key(key)
         check_mode(mode, store=self._name)
         payload = bytes(data)
@@ -224,8 +224,7 @@ class AzureBlobStore(OwnedClient):
                 options["overwrite"] = False
             case Replace(etag):
                 if_match = quoted(etag)
-                options["etag"] = if_match
-                options["match_condition"] = MatchConditions.IfNotModified
+                options.update(_conditions(if_match))
         blob = self._container.get_blob_client(key)
         with map_azure_errors(self._name, "put", key, if_match=if_match):
             result = blob.upload_blob(payload, length=len(payload), **options)
@@ -233,21 +232,14 @@ class AzureBlobStore(OwnedClient):
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         """Delete `key` in one Delete Blob; see `cloudmap.stores.Store.delete`."""
-        from azure.core import MatchConditions  # noqa: PLC0415
         from azure.core.exceptions import ResourceNotFoundError  # noqa: PLC0415
 
         check_key(key)
-        conditions: dict[str, Any] = {}
-        if if_match is not None:
-            if_match = quoted(if_match)
-            conditions = {
-                "etag": if_match,
-                "match_condition": MatchConditions.IfNotModified,
-            }
+        if_match = None if if_match is None else quoted(if_match)
         blob = self._container.get_blob_client(key)
         with map_azure_errors(self._name, "delete", key, if_match=if_match):
             try:
-                blob.delete_blob(**conditions)
+                blob.delete_blob(**_conditions(if_match))
             except ResourceNotFoundError as exc:
                 if if_match is not None or error_code(exc) != "BlobNotFound":
                     raise
