@@ -7,6 +7,9 @@ one says whether the failed request may have been applied, as
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
 import pytest
 from azure.core import exceptions as az
 from azure.storage.blob import StorageErrorCode
@@ -22,7 +25,11 @@ from cloudmap.errors import (
 from cloudmap.retry import outcome_unknown
 from cloudmap.stores.azure import AzureBlobStore
 from cloudmap.stores.azure._errors import map_azure_errors
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 from tests.emulators import free_port
+from tests.fault_proxy import FaultProxy, WireFault
 
 STORE = "az://account/container"
 
@@ -172,3 +179,48 @@ def test_a_refused_connection_is_known_unsent() -> None:
         store.put("k", b"v", mode="create")
     assert isinstance(info.value.__cause__, az.ServiceRequestError)
     assert info.value.may_have_applied is False
+
+
+@pytest.fixture
+def settings(azure_connection_string: str) -> dict[str, str]:
+    """The emulator's connection string, as its settings."""
+    return dict(
+        part.split("=", 1) for part in azure_connection_string.split(";") if part
+    )
+
+
+@pytest.fixture(params=list(WireFault))
+def faulty_store(
+    request: pytest.FixtureRequest, settings: dict[str, str], azure_container: str
+) -> Iterator[tuple[AzureBlobStore, WireFault]]:
+    """A store whose first PUT meets a fault on the wire, and that fault."""
+    fault: WireFault = request.param
+    upstream = urlsplit(settings["BlobEndpoint"])
+    seen: list[str] = []
+
+    def first_put(method: str, _path: str, _n: int) -> WireFault | None:
+        if method == "PUT" and not seen:
+            seen.append(method)
+            return fault
+        return None
+
+    with FaultProxy(f"{upstream.scheme}://{upstream.netloc}", first_put) as proxy:
+        endpoint = f"{proxy.url}/{settings['AccountName']}"
+        options = {**settings, "BlobEndpoint": endpoint}
+        connection_string = ";".join(f"{k}={v}" for k, v in options.items())
+        with AzureBlobStore(
+            azure_container, connection_string=connection_string
+        ) as store:
+            yield store, fault
+
+
+@pytest.mark.emulator
+def test_wire_faults_say_whether_the_write_may_have_applied(
+    faulty_store: tuple[AzureBlobStore, WireFault],
+) -> None:
+    """A 503 is known unapplied; a reset, before or after the server acted, is not."""
+    store, fault = faulty_store
+    with pytest.raises(TransientStoreError) as info:
+        store.put("k", b"v", mode="create")
+    assert info.value.may_have_applied is (fault is not WireFault.UNAVAILABLE)
+    assert (store.get("k") is not None) is (fault is WireFault.DROP_AFTER)
