@@ -22,6 +22,7 @@ __all__ = [
     "REFUSED_STATUSES",
     "TRANSIENT_STATUSES",
     "OwnedClient",
+    "causes",
     "header_metadata",
     "may_have_applied",
 ]
@@ -94,11 +95,11 @@ class OwnedClient:
         self.close()
 
 
-def exception_chain(exc: BaseException) -> Iterator[BaseException]:
-    """`exc`, then what caused it, or what it was raised while handling, in turn.
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc`, then what it was raised from or during, each once.
 
-    SDKs often raise their own error while handling the HTTP library's (botocore
-    over urllib3 over the OS), without `from`: the context is followed too.
+    SDKs wrap the error of their HTTP client, which wraps the operating
+    system's: whether a request was sent is often known only down the chain.
     """
     seen: set[int] = set()
     link: BaseException | None = exc

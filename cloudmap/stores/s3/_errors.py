@@ -30,7 +30,7 @@ from cloudmap.stores._common import (
     DENIED_STATUSES,
     NOT_MODIFIED,
     TRANSIENT_STATUSES,
-    exception_chain,
+    causes,
     header_metadata,
     may_have_applied,
 )
@@ -181,7 +181,7 @@ def _never_sent(exc: BaseException) -> bool:
         Urllib3ConnectTimeout,
         ConnectionRefusedError,
     )
-    return any(isinstance(link, unsent) for link in exception_chain(exc))
+    return any(isinstance(link, unsent) for link in causes(exc))
 
 
 def _client_error(  # noqa: PLR0911 - one answer per kind of S3 error
