@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sys
 from typing import TYPE_CHECKING
 
 from cloudmap.errors import (
     AccessDeniedError,
+    CloudMapError,
     ContainerNotFoundError,
     StoreError,
     TransientStoreError,
@@ -26,12 +28,15 @@ from cloudmap.stores._common import (
     causes,
     may_have_applied,
 )
+from cloudmap.stores._obstore import is_obstore_error, never_sent, status_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 __all__ = ["error_code", "map_azure_errors", "summary"]
 
+# obstore states the service's error code only in the XML body of its message.
+_OBSTORE_CODE = re.compile(r"<Code>(\w+)</Code>")
 _SECRETS = re.compile(
     r"(?i)(sig=|sig%3D|AccountKey=|SharedAccessSignature=)[^&;\s'\"]*"
 )
@@ -160,3 +165,40 @@ def map_azure_errors(
         # token, a plain StoreError), HttpResponseError by its status.
         message = _failed(operation, key, store, exc)
         raise _by_status(exc, message, key=key, store=store) from exc
+    except Exception as exc:
+        if not is_obstore_error(exc):
+            raise
+        raise _obstore_error(exc, operation, key, store, if_match=if_match) from exc
+
+
+def _obstore_error(
+    exc: Exception, operation: str, key: str, store: str, *, if_match: str | None
+) -> CloudMapError:
+    """An error of the obstore engine, answered as the SDK path answers its own."""
+    errors = sys.modules["obstore.exceptions"]
+    found = _OBSTORE_CODE.search(str(exc))
+    code = found.group(1) if found else None
+    if code == "ContainerNotFound":
+        msg = f"container {store} does not exist (pass create=True to create it)"
+        return ContainerNotFoundError(msg, key=key, store=store)
+    if if_match is not None and isinstance(
+        exc, (errors.PreconditionError, FileNotFoundError)
+    ):
+        # Azure does not say which etag it holds, nor whether the blob is gone.
+        return conflict(key, store=store, expected_etag=if_match, actual_known=False)
+    if if_match is None and isinstance(
+        exc, (errors.AlreadyExistsError, errors.PreconditionError)
+    ):
+        return conflict(key, store=store, expected_etag=None)  # a create's 409 / 412
+    message = _failed(operation, key, store, exc)
+    status = status_of(exc)
+    denied = (errors.PermissionDeniedError, errors.UnauthenticatedError)
+    if isinstance(exc, denied) or status in DENIED_STATUSES:
+        return AccessDeniedError(message, key=key, store=store)
+    # No status at all: the connection failed, or the answer was lost.
+    if status in TRANSIENT_STATUSES or (status is None and "HTTP error" in str(exc)):
+        applied = not never_sent(exc) and may_have_applied(status)
+        return TransientStoreError(
+            message, key=key, store=store, may_have_applied=applied
+        )
+    return StoreError(message, key=key, store=store)

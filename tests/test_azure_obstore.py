@@ -1,0 +1,420 @@
+"""AzureBlobStore(engine="obstore"): what differs from the SDK engine, on Azurite.
+
+The store contract, races, request economy, large values and wire faults run
+over both engines through the `azure_obstore` provider of tests/conftest.py,
+and tests/test_azure.py runs its store tests on both; here are the engine's
+own paths: HTTP requests counted on the wire, keys, metadata and listings
+obstore cannot carry, the SDK fallbacks and the configuration.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import pytest
+from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+from cloudmap import CacheSpec, CloudMapping, codecs
+from cloudmap.config import read_config
+from cloudmap.errors import (
+    CodecError,
+    ConfigError,
+    ContainerNotFoundError,
+    EtagMismatchError,
+    KeyExistsError,
+    TransientStoreError,
+)
+from cloudmap.providers import AzureBlobMapping
+from cloudmap.retry import outcome_unknown
+from cloudmap.stores import Replace
+from cloudmap.stores.azure import AzureBlobStore
+from cloudmap.targets import open_store
+from tests.fault_proxy import FaultProxy, WireFault
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+pytestmark = pytest.mark.emulator
+
+MIB = 1024 * 1024
+# Keys obstore would rewrite or refuse: they take the SDK path, verbatim.
+ODD_KEYS = ["a//b", "tab\tkey"]
+
+
+def _settings(connection_string: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in connection_string.split(";") if part)
+
+
+def _via(connection_string: str, endpoint: str) -> str:
+    """The connection string with its blob endpoint at `endpoint`."""
+    settings = _settings(connection_string)
+    settings["BlobEndpoint"] = f"{endpoint}/{settings['AccountName']}"
+    return ";".join(f"{k}={v}" for k, v in settings.items())
+
+
+class Wire:
+    """Every request a store sends, seen by a relaying proxy."""
+
+    def __init__(self, upstream: str) -> None:
+        self.requests: list[tuple[str, str]] = []
+        self.proxy = FaultProxy(upstream, self._record)
+
+    def _record(self, method: str, path: str, n: int) -> WireFault | None:
+        self.requests.append((method, path))
+        return None
+
+    def methods(self) -> list[str]:
+        """The methods sent since the last call, then forget them."""
+        seen = [method for method, _ in self.requests]
+        self.requests.clear()
+        return seen
+
+
+@pytest.fixture
+def wire(azure_connection_string: str) -> Iterator[Wire]:
+    parts = urlsplit(_settings(azure_connection_string)["BlobEndpoint"])
+    recorder = Wire(f"{parts.scheme}://{parts.netloc}")
+    yield recorder
+    recorder.proxy.close()
+
+
+@pytest.fixture
+def fast(
+    wire: Wire, azure_connection_string: str, azure_container: str
+) -> Iterator[AzureBlobStore]:
+    conn = _via(azure_connection_string, wire.proxy.url)
+    with AzureBlobStore(azure_container, connection_string=conn, engine="obstore") as s:
+        yield s
+
+
+@pytest.fixture
+def sdk(azure_connection_string: str, azure_container: str) -> Iterator[AzureBlobStore]:
+    with AzureBlobStore(
+        azure_container, connection_string=azure_connection_string
+    ) as store:
+        yield store
+
+
+def test_mapping_operations_are_one_request_each(
+    fast: AzureBlobStore, wire: Wire
+) -> None:
+    """Create, replace, read and delete each send exactly one HTTP request."""
+    m: CloudMapping[bytes] = CloudMapping(fast)
+    wire.methods()
+    m["k"] = b"1"
+    m["k"] = b"2"
+    assert m["k"] == b"2"
+    del m["k"]
+    assert wire.methods() == ["PUT", "PUT", "GET", "DELETE"]
+
+
+def test_an_empty_value_is_read_in_one_request(
+    fast: AzureBlobStore, wire: Wire
+) -> None:
+    """obstore asks for no byte range: an empty blob costs one GET, not two."""
+    fast.put("k", b"")
+    wire.methods()
+    entry = fast.get("k")
+    assert entry is not None
+    assert entry.data == b""
+    assert wire.methods() == ["GET"]
+
+
+def test_cached_reread_is_one_request_answered_not_modified(
+    fast: AzureBlobStore, wire: Wire
+) -> None:
+    """A cached value is revalidated in one GET, and 304 leaves the cache's copy."""
+    m: CloudMapping[bytes] = CloudMapping(fast, cache=CacheSpec(max_items=10))
+    m["k"] = b"v" * 1000
+    assert m["k"] == b"v" * 1000
+    wire.methods()
+    etag = m.etags["k"]
+    entry = fast.get("k", if_none_match=etag)
+    assert entry is not None
+    assert entry.not_modified
+    assert entry.etag == etag
+    assert m["k"] == b"v" * 1000
+    assert wire.methods() == ["GET", "GET"]
+
+
+def test_listing_takes_one_request_per_5000_keys(
+    fast: AzureBlobStore, sdk: AzureBlobStore, wire: Wire
+) -> None:
+    """sync_with_cloud over 1001 keys sends ceil(1001/5000) = 1 List Blobs."""
+    CloudMapping[bytes](sdk, max_workers=16).set_many(
+        {f"k{i:04}": b"v" for i in range(1001)}
+    )
+    wire.methods()
+    m: CloudMapping[bytes] = CloudMapping(fast)
+    assert len(m) == 1001
+    assert wire.methods() == ["GET"] * math.ceil(1001 / 5000)
+
+
+def test_large_values_go_as_blocks_under_the_condition(
+    azure_connection_string: str, azure_container: str, wire: Wire
+) -> None:
+    """Over max_single_put_size the SDK sends blocks and a conditional Put Block List."""
+    conn = _via(azure_connection_string, wire.proxy.url)
+    with AzureBlobStore(
+        azure_container,
+        connection_string=conn,
+        engine="obstore",
+        max_single_put_size=MIB,
+        max_block_size=MIB,
+    ) as store:
+        etag = store.put("big", b"x" * (2 * MIB + 1), mode="create")
+        assert [path for _, path in wire.requests].count("/") == 0
+        assert sum("comp=block&" in path for _, path in wire.requests) == 3
+        with pytest.raises(EtagMismatchError):
+            store.put("big", b"y" * (2 * MIB + 1), mode=Replace('"0x1"'))
+        with pytest.raises(KeyExistsError):
+            store.put("big", b"y" * (2 * MIB + 1), mode="create")
+        entry = store.get("big", if_match=etag)
+        assert entry is not None
+        assert entry.data == b"x" * (2 * MIB + 1)
+
+
+def test_metadata_round_trips_between_engines(
+    fast: AzureBlobStore, sdk: AzureBlobStore
+) -> None:
+    """Codec tags and lower-case metadata written by one engine are read by the other."""
+    written: CloudMapping[dict[str, int]] = CloudMapping(fast, codec=codecs.json())
+    written["k"] = {"a": 1}
+    entry = sdk.get("k")
+    assert entry is not None
+    assert entry.metadata["cloudmap-codec"] == "json"
+    sdk.put("s", b"x", metadata={"cloudmap-codec": "json", "owner": "me"})
+    got = fast.get("s")
+    assert got is not None
+    assert dict(got.metadata) == {"cloudmap-codec": "json", "owner": "me"}
+    with pytest.raises(CodecError):
+        CloudMapping[bytes](fast, codec=codecs.zlib())["k"]
+
+
+def test_upper_case_metadata_names_are_written_by_the_sdk(
+    fast: AzureBlobStore, sdk: AzureBlobStore, wire: Wire
+) -> None:
+    """obstore would lower-case `Owner`: the SDK writes it; obstore reads `owner`."""
+    wire.methods()
+    fast.put("k", b"1", metadata={"Owner": "me"})
+    assert wire.methods() == ["PUT"]
+    entry = sdk.get("k")
+    assert entry is not None
+    assert dict(entry.metadata) == {"Owner": "me"}
+    got = fast.get("k")
+    assert got is not None
+    assert dict(got.metadata) == {"owner": "me"}
+
+
+@pytest.mark.parametrize("value", ["é", "a\nb", " lead"])
+def test_metadata_values_are_checked_before_obstore(
+    fast: AzureBlobStore, value: str
+) -> None:
+    """A value obstore's signer would panic on is a ValueError, before any request."""
+    with pytest.raises(ValueError, match="printable ASCII"):
+        fast.put("k", b"1", metadata={"owner": value})
+    assert fast.get("k") is None
+
+
+@pytest.mark.parametrize("key", ODD_KEYS)
+def test_keys_obstore_would_rewrite_round_trip_verbatim(
+    fast: AzureBlobStore, sdk: AzureBlobStore, key: str
+) -> None:
+    """Such keys go through the SDK: stored, read, listed and deleted as written."""
+    etag = fast.put(key, b"1", mode="create")
+    entry = sdk.get(key)
+    assert entry is not None
+    assert entry.etag == etag
+    assert [(k.key, k.etag) for k in fast.list()] == [(key, etag)]
+    with pytest.raises(EtagMismatchError):
+        fast.put(key, b"2", mode=Replace('"stale"'))
+    fast.delete(key, if_match=etag)
+    assert fast.get(key) is None
+
+
+@pytest.mark.parametrize("key", ["/lead", "trail/"])
+def test_keys_obstore_would_list_renamed_are_refused(
+    fast: AzureBlobStore, key: str
+) -> None:
+    """obstore lists "/k" and "k/" as "k": such keys are refused, never written."""
+    with pytest.raises(ValueError, match="engine='sdk'"):
+        fast.put(key, b"1")
+    assert list(fast.list()) == []
+
+
+def test_listing_under_a_partial_prefix_is_a_string_prefix(
+    fast: AzureBlobStore,
+) -> None:
+    """`list("a")` finds "ab" and "a/k" (obstore alone lists path segments only)."""
+    for key in ["a/k", "ab", "b"]:
+        fast.put(key, b"1")
+    assert sorted(k.key for k in fast.list("a")) == ["a/k", "ab"]
+    assert [k.key for k in fast.list("a/")] == ["a/k"]
+
+
+def test_listing_goes_on_past_a_key_obstore_cannot_name(
+    fast: AzureBlobStore, sdk: AzureBlobStore
+) -> None:
+    """A container holding "x//y" (written by another tool) is listed in full, once."""
+    keys = ["a", "b", "x//y", "z"]
+    etags = [sdk.put(key, b"1") for key in keys]
+    assert [(k.key, k.etag) for k in fast.list()] == list(zip(keys, etags, strict=True))
+
+
+def test_conditional_delete_sends_the_etag(
+    fast: AzureBlobStore, sdk: AzureBlobStore
+) -> None:
+    """obstore's delete takes no condition: ours goes through the SDK with If-Match."""
+    etag = fast.put("k", b"1")
+    with pytest.raises(EtagMismatchError):
+        fast.delete("k", if_match='"0x1"')
+    assert sdk.get("k") is not None
+    fast.delete("k", if_match=etag)
+    assert sdk.get("k") is None
+
+
+@pytest.mark.parametrize("key", ["a b/é%20+?#", "pct%41", "ünï/ç*ö", "~!$&'()"])
+def test_unusual_keys_are_the_same_on_both_engines(
+    fast: AzureBlobStore, sdk: AzureBlobStore, key: str
+) -> None:
+    """Keys obstore can name are written, read and listed verbatim by either engine."""
+    etag = fast.put(key, b"1", mode="create")
+    entry = sdk.get(key, if_match=etag)
+    assert entry is not None
+    assert entry.data == b"1"
+    assert [k.key for k in sdk.list()] == [key]
+    assert [(k.key, k.etag) for k in fast.list()] == [(key, etag)]
+    sdk.delete(key, if_match=etag)
+    sdk.put(key, b"2")
+    got = fast.get(key)
+    assert got is not None
+    assert got.data == b"2"
+
+
+def test_missing_container_is_container_not_found(azure_connection_string: str) -> None:
+    """Reads, writes and listings of a missing container raise ContainerNotFoundError."""
+    with AzureBlobStore(
+        "cm-no-such-container",
+        connection_string=azure_connection_string,
+        engine="obstore",
+    ) as store:
+        with pytest.raises(ContainerNotFoundError):
+            store.get("k")
+        with pytest.raises(ContainerNotFoundError):
+            store.put("k", b"1", mode="create")
+        with pytest.raises(ContainerNotFoundError):
+            list(store.list())
+
+
+def test_unreachable_endpoint_is_transient_and_unsent(
+    azure_connection_string: str,
+) -> None:
+    """A refused connection is a TransientStoreError that never reached a server."""
+    conn = _via(azure_connection_string, "http://127.0.0.1:9")
+    with AzureBlobStore("c", connection_string=conn, engine="obstore") as store:
+        for call in (
+            lambda: store.put("k", b"1", mode="create"),
+            lambda: store.get("k"),
+        ):
+            with pytest.raises(TransientStoreError) as info:
+                call()
+            assert not outcome_unknown(info.value)
+            assert "AccountKey" not in str(info.value)
+
+
+def test_a_sas_token_signs_obstores_requests(
+    azure_connection_string: str, azure_container: str, sdk: AzureBlobStore
+) -> None:
+    """A container URL with a SAS token works on the obstore engine, never shown."""
+    settings = _settings(azure_connection_string)
+    sas = generate_container_sas(
+        settings["AccountName"],
+        azure_container,
+        account_key=settings["AccountKey"],
+        permission=ContainerSasPermissions(read=True, write=True, list=True),
+        expiry="2099-01-01T00:00:00Z",
+    )
+    url = f"{settings['BlobEndpoint']}?{sas}"
+    with AzureBlobStore(azure_container, account_url=url, engine="obstore") as store:
+        etag = store.put("k", b"1", mode="create")
+        assert [k.etag for k in store.list()] == [etag]
+        entry = store.get("k", if_match=etag)
+        assert entry is not None
+        assert entry.data == b"1"
+        assert "sig=" not in repr(store)
+
+
+def test_engine_from_url_and_ini(
+    azure_connection_string: str,
+    azure_container: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`?engine=obstore` in a target URL and `engine = obstore` in ini select it."""
+    monkeypatch.setenv("CM_TEST_CONN", azure_connection_string)
+    url = f"az://{azure_container}?connection_string=$CM_TEST_CONN&engine=obstore"
+    store, _ = open_store(url)
+    assert isinstance(store, AzureBlobStore)
+    assert store.engine == "obstore"
+    store.close()
+    ini = tmp_path / "store.ini"
+    ini.write_text(
+        "[default]\n"
+        "provider = azure-blob\n"
+        f"container_name = {azure_container}\n"
+        "auth_type = connection_string\n"
+        "environment_key = CM_TEST_CONN\n"
+        "engine = obstore\n"
+    )
+    (config,) = read_config(ini)
+    from_ini = config.open_store(create=False)
+    assert isinstance(from_ini, AzureBlobStore)
+    assert from_ini.engine == "obstore"
+    from_ini.put("k", b"1", mode="create")
+    from_ini.close()
+
+
+def test_unknown_engine_and_injected_client_are_config_errors(
+    azure_connection_string: str, sdk: AzureBlobStore
+) -> None:
+    """An unknown engine, or obstore with a ready SDK client, is refused."""
+    with pytest.raises(ConfigError, match="'sdk' or 'obstore'"):
+        AzureBlobStore("c", connection_string=azure_connection_string, engine="rust")
+    with pytest.raises(ConfigError, match="client="):
+        AzureBlobStore(sdk.client.container_name, client=sdk.client, engine="obstore")
+
+
+def test_missing_obstore_names_the_extra(azure_connection_string: str) -> None:
+    """Without obstore installed, the engine names the `fast` extra."""
+    code = (
+        "import sys; sys.modules['obstore'] = None; sys.modules['obstore.store'] = None\n"
+        "from cloudmap.stores.azure import AzureBlobStore\n"
+        "try:\n"
+        f"    AzureBlobStore('c', connection_string={azure_connection_string!r},"
+        " engine='obstore')\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.startswith("MissingDependencyError")
+    assert "[fast]" in out
+
+
+def test_azure_blob_mapping_on_the_obstore_engine(
+    azure_connection_string: str, azure_container: str
+) -> None:
+    """AzureBlobMapping(engine="obstore") round-trips a JSON value through obstore."""
+    m: AzureBlobMapping[dict[str, int]] = AzureBlobMapping.with_json(
+        azure_container, connection_string=azure_connection_string, engine="obstore"
+    )
+    m["k"] = {"a": 1}
+    assert m["k"] == {"a": 1}
+    assert "engine='obstore'" in repr(m.store)
+    m.close()
