@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -21,11 +23,13 @@ from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 from cloudmap import CacheSpec, CloudMapping, codecs
 from cloudmap.config import read_config
 from cloudmap.errors import (
+    AccessDeniedError,
     CodecError,
     ConfigError,
     ContainerNotFoundError,
     EtagMismatchError,
     KeyExistsError,
+    StoreError,
     TransientStoreError,
 )
 from cloudmap.providers import AzureBlobMapping
@@ -418,3 +422,59 @@ def test_azure_blob_mapping_on_the_obstore_engine(
     assert m["k"] == {"a": 1}
     assert "engine='obstore'" in repr(m.store)
     m.close()
+
+
+class _Answer(BaseHTTPRequestHandler):
+    """Answers every request with the status and Azure error code of the server."""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        del format, args
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        status, code = self.server.answer  # type: ignore[attr-defined]
+        body = f"<Error><Code>{code}</Code><Message>m</Message></Error>".encode()
+        self.send_response(status)
+        self.send_header("x-ms-error-code", code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "error", "applied"),
+    [
+        (503, "ServerBusy", TransientStoreError, False),
+        (500, "InternalError", TransientStoreError, True),
+        (403, "AuthenticationFailed", AccessDeniedError, None),
+        (400, "InvalidHeaderValue", StoreError, None),
+        (409, "BlobAlreadyExists", KeyExistsError, None),
+        (409, "LeaseIdMissing", StoreError, None),
+        (404, "ContainerNotFound", ContainerNotFoundError, None),
+    ],
+)
+def test_service_errors_are_translated(
+    status: int, code: str, error: type[Exception], applied: bool | None
+) -> None:
+    """Azure's answers to a create map as on the SDK engine, cause kept."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+    server.answer = (status, code)  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    conn = _via(
+        "AccountName=devstoreaccount1;AccountKey=a2V5",
+        f"http://127.0.0.1:{server.server_address[1]}",
+    )
+    try:
+        with (
+            AzureBlobStore("c", connection_string=conn, engine="obstore") as store,
+            pytest.raises(error) as info,
+        ):
+            store.put("k", b"1", mode="create")
+        assert type(info.value) is error
+        assert info.value.__cause__ is not None
+        if applied is not None:
+            assert outcome_unknown(info.value) is applied
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -37,6 +37,7 @@ __all__ = ["error_code", "map_azure_errors", "summary"]
 
 # obstore states the service's error code only in the XML body of its message.
 _OBSTORE_CODE = re.compile(r"<Code>(\w+)</Code>")
+_EXISTS = frozenset({None, "BlobAlreadyExists"})
 _SECRETS = re.compile(
     r"(?i)(sig=|sig%3D|AccountKey=|SharedAccessSignature=)[^&;\s'\"]*"
 )
@@ -54,6 +55,8 @@ def summary(exc: Exception) -> str:
     """A one-line description of an SDK error with any credential removed."""
     status = getattr(exc, "status_code", None)
     code = error_code(exc)
+    if is_obstore_error(exc):  # obstore states both only in its message
+        status, code = status_of(exc), _obstore_code(exc)
     lines = str(exc).strip().splitlines()
     first = _SECRETS.sub(r"\1<redacted>", lines[0])[:200] if lines else ""
     details = ", ".join(
@@ -64,6 +67,11 @@ def summary(exc: Exception) -> str:
         + (f" ({details})" if details else "")
         + (f": {first}" if first else "")
     )
+
+
+def _obstore_code(exc: Exception) -> str | None:
+    found = _OBSTORE_CODE.search(str(exc))
+    return found.group(1) if found else None
 
 
 def _failed(operation: str, key: str, store: str, exc: Exception) -> str:
@@ -176,8 +184,7 @@ def _obstore_error(
 ) -> CloudMapError:
     """An error of the obstore engine, answered as the SDK path answers its own."""
     errors = sys.modules["obstore.exceptions"]
-    found = _OBSTORE_CODE.search(str(exc))
-    code = found.group(1) if found else None
+    code = _obstore_code(exc)
     if code == "ContainerNotFound":
         msg = f"container {store} does not exist (pass create=True to create it)"
         return ContainerNotFoundError(msg, key=key, store=store)
@@ -186,10 +193,12 @@ def _obstore_error(
     ):
         # Azure does not say which etag it holds, nor whether the blob is gone.
         return conflict(key, store=store, expected_etag=if_match, actual_known=False)
-    if if_match is None and isinstance(
-        exc, (errors.AlreadyExistsError, errors.PreconditionError)
+    # obstore calls any 409 to a create AlreadyExists: the code tells them apart.
+    if if_match is None and (
+        isinstance(exc, errors.PreconditionError)
+        or (isinstance(exc, errors.AlreadyExistsError) and code in _EXISTS)
     ):
-        return conflict(key, store=store, expected_etag=None)  # a create's 409 / 412
+        return conflict(key, store=store, expected_etag=None)
     message = _failed(operation, key, store, exc)
     status = status_of(exc)
     denied = (errors.PermissionDeniedError, errors.UnauthenticatedError)
