@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
+from benchmarks import engines, engines_azure
 from cloudmap import CacheSpec, CloudMapping, codecs
 from cloudmap.config import read_config
 from cloudmap.errors import (
@@ -478,3 +479,20 @@ def test_service_errors_are_translated(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_engines_benchmark_runs_every_azure_implementation(
+    azure_connection_string: str,
+) -> None:
+    """benchmarks/engines.py measures each op of each Azure implementation (3 keys)."""
+    results = {}
+    for name, make in engines_azure.IMPLS.items():
+        container = engines_azure.new_container(azure_connection_string)
+        impl = make(azure_connection_string, container)
+        figures = engines.run_once(impl, 3, 1, page=engines_azure.PAGE)
+        assert set(figures) == set(engines.OPS)
+        assert all(cpu > 0 and wall > 0 for cpu, wall in figures.values())
+        results[name] = {
+            op: {"cpu_ms": cpu, "wall_ms": wall} for op, (cpu, wall) in figures.items()
+        }
+    assert "sdk/obstore CPU" in engines.table(results, 3, sdk="sdk", page=5000)
