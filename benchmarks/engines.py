@@ -16,6 +16,7 @@ medians over `--runs` runs.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import engines_azure
 from benchmarks.targets import _start_moto
 from cloudmap import CloudMapping
+from cloudmap.stores import Store
 from cloudmap.stores.s3 import S3Store
 
 CREDS = {
@@ -120,10 +122,9 @@ class Raw:
 
 
 class Ours:
-    """A CloudMapping[bytes] over S3Store on one engine."""
+    """A CloudMapping[bytes] over a store on one engine."""
 
-    def __init__(self, engine: str, endpoint: str, bucket: str) -> None:
-        store = S3Store(bucket, endpoint_url=endpoint, engine=engine, **CREDS)
+    def __init__(self, store: Store) -> None:
         self.m: CloudMapping[bytes] = CloudMapping(store, max_workers=WORKERS)
 
     def set(self, key: str, data: bytes) -> None:
@@ -144,6 +145,9 @@ class Ours:
 
     def set_many(self, items: dict[str, bytes]) -> None:
         self.m.set_many(items)
+
+    def close(self) -> None:
+        self.m.close()
 
 
 def _measure(fn: Callable[[], object], requests: int) -> tuple[float, float]:
@@ -191,63 +195,55 @@ def main(argv: list[str] | None = None) -> int:
             proc, port = _start_moto(Path(workdir))
             endpoint = f"http://127.0.0.1:{port}"
             try:
-                results["s3"] = _run_all(endpoint, n, lists, args.runs)
+                place = functools.partial(_new_bucket, endpoint)
+                results["s3"] = _run_all(IMPLS, place, n, lists, args.runs)
             finally:
                 proc.kill()
                 proc.wait()
             print(table(results["s3"], n))
         if args.provider in {"azure", "all"}:
-            from tests.emulators import start_azurite  # noqa: PLC0415
-
-            azurite = start_azurite(Path(workdir))
+            place, stop = engines_azure.start_azurite(Path(workdir))
             try:
-                conn = azurite.connection_string or ""
-                results["azure"] = _run_all_azure(conn, n, lists, args.runs)
+                results["azure"] = _run_all(
+                    AZURE_IMPLS, place, n, lists, args.runs, page=engines_azure.PAGE
+                )
             finally:
-                azurite.stop()
+                stop()
             print(table(results["azure"], n, sdk="sdk", page=engines_azure.PAGE))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
 
 
-IMPLS: dict[str, Callable[[str, str], Raw | Ours]] = {
+IMPLS: dict[str, Callable[[str, str], Any]] = {
     "raw boto3": lambda ep, b: Raw("boto3", ep, b),
     "raw obstore": lambda ep, b: Raw("obstore", ep, b),
-    "cloudmap boto3": lambda ep, b: Ours("boto3", ep, b),
-    "cloudmap obstore": lambda ep, b: Ours("obstore", ep, b),
+    "cloudmap boto3": lambda ep, b: Ours(S3Store(b, endpoint_url=ep, **CREDS)),
+    "cloudmap obstore": lambda ep, b: Ours(
+        S3Store(b, endpoint_url=ep, engine="obstore", **CREDS)
+    ),
 }
+AZURE_IMPLS = engines_azure.implementations(Ours)
 
 
-def _run_all(endpoint: str, n: int, lists: int, runs: int) -> dict[str, Any]:
+def _run_all(
+    impls: dict[str, Callable[[str, str], Any]],
+    place: Callable[[], tuple[str, str]],
+    n: int,
+    lists: int,
+    runs: int,
+    *,
+    page: int = 1000,
+) -> dict[str, Any]:
+    """Medians of `runs` runs of each implementation, each on a fresh `place()`."""
     samples: dict[str, dict[str, list[tuple[float, float]]]] = {
-        name: {op: [] for op in OPS} for name in IMPLS
+        name: {op: [] for op in OPS} for name in impls
     }
     for _ in range(runs):
-        for name, make in IMPLS.items():
-            bucket = f"bench-{uuid.uuid4().hex[:8]}"
-            S3Store(bucket, endpoint_url=endpoint, create=True, **CREDS).close()
-            for op, figures in run_once(make(endpoint, bucket), n, lists).items():
-                samples[name][op].append(figures)
-    return _medians(samples)
-
-
-def _run_all_azure(conn: str, n: int, lists: int, runs: int) -> dict[str, Any]:
-    samples: dict[str, dict[str, list[tuple[float, float]]]] = {
-        name: {op: [] for op in OPS} for name in engines_azure.IMPLS
-    }
-    for _ in range(runs):
-        for name, make in engines_azure.IMPLS.items():
-            impl = make(conn, engines_azure.new_container(conn))
-            figures = run_once(impl, n, lists, page=engines_azure.PAGE)
+        for name, make in impls.items():
+            figures = run_once(make(*place()), n, lists, page=page)
             for op, values in figures.items():
                 samples[name][op].append(values)
-    return _medians(samples)
-
-
-def _medians(
-    samples: dict[str, dict[str, list[tuple[float, float]]]],
-) -> dict[str, Any]:
     return {
         name: {
             op: {
@@ -258,6 +254,12 @@ def _medians(
         }
         for name, ops in samples.items()
     }
+
+
+def _new_bucket(endpoint: str) -> tuple[str, str]:
+    bucket = f"bench-{uuid.uuid4().hex[:8]}"
+    S3Store(bucket, endpoint_url=endpoint, create=True, **CREDS).close()
+    return endpoint, bucket
 
 
 def table(

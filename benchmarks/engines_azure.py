@@ -1,4 +1,4 @@
-"""The Azure implementations of benchmarks/engines.py: the SDK vs obstore, on Azurite.
+"""Raw Azure requests for benchmarks/engines.py: azure-storage-blob vs obstore.
 
 Raw azure-storage-blob and raw obstore send the same conditional requests as
 cloudmap (`If-None-Match: *`, `If-Match`), except raw obstore's delete, which
@@ -8,10 +8,11 @@ is unconditional (obstore's delete takes no condition).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
-from cloudmap import CloudMapping
 from cloudmap.stores.azure import AzureBlobStore
 
 WORKERS = 16
@@ -101,46 +102,31 @@ class RawAzure:
         (self.sdk if self.engine == "obstore" else self.client).close()
 
 
-class OursAzure:
-    """A CloudMapping[bytes] over AzureBlobStore on one engine."""
-
-    def __init__(self, engine: str, conn: str, container: str) -> None:
-        store = AzureBlobStore(container, connection_string=conn, engine=engine)
-        self.m: CloudMapping[bytes] = CloudMapping(store, max_workers=WORKERS)
-
-    def set(self, key: str, data: bytes) -> None:
-        self.m[key] = data
-
-    def get(self, key: str) -> bytes:
-        return self.m[key]
-
-    def delete(self, key: str) -> None:
-        del self.m[key]
-
-    def list(self) -> int:
-        self.m.sync_with_cloud()
-        return len(self.m)
-
-    def get_many(self, keys: list[str]) -> None:
-        self.m.get_many(keys)
-
-    def set_many(self, items: dict[str, bytes]) -> None:
-        self.m.set_many(items)
-
-    def close(self) -> None:
-        self.m.close()
-
-
-IMPLS: dict[str, Any] = {
-    "raw azure": lambda conn, c: RawAzure("sdk", conn, c),
-    "raw obstore": lambda conn, c: RawAzure("obstore", conn, c),
-    "cloudmap sdk": lambda conn, c: OursAzure("sdk", conn, c),
-    "cloudmap obstore": lambda conn, c: OursAzure("obstore", conn, c),
-}
-
-
 def new_container(conn: str) -> str:
     """A fresh, empty container on the account of `conn`."""
     name = f"bench-{uuid.uuid4().hex[:8]}"
     AzureBlobStore(name, connection_string=conn, create=True).close()
     return name
+
+
+def start_azurite(
+    workdir: Path,
+) -> tuple[Callable[[], tuple[str, str]], Callable[[], None]]:
+    """Start Azurite: a maker of (connection string, new container), and its stop."""
+    from tests.emulators import start_azurite as start  # noqa: PLC0415
+
+    azurite = start(workdir)
+    conn = azurite.connection_string or ""
+    return (lambda: (conn, new_container(conn))), azurite.stop
+
+
+def implementations(ours: Callable[[Any], Any]) -> dict[str, Callable[[str, str], Any]]:
+    """Raw SDK, raw obstore and `ours(store)` on each engine, by name."""
+    return {
+        "raw azure": lambda conn, c: RawAzure("sdk", conn, c),
+        "raw obstore": lambda conn, c: RawAzure("obstore", conn, c),
+        "cloudmap sdk": lambda conn, c: ours(AzureBlobStore(c, connection_string=conn)),
+        "cloudmap obstore": lambda conn, c: ours(
+            AzureBlobStore(c, connection_string=conn, engine="obstore")
+        ),
+    }

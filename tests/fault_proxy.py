@@ -183,3 +183,22 @@ class FaultProxy:
                     super().finish()
 
         return Handler
+
+
+class Wire:
+    """Every request a store sends, seen by a relaying proxy (no fault)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.requests: list[tuple[str, str]] = []
+        self.proxy = FaultProxy(upstream, self._record)
+
+    def _record(self, method: str, path: str, n: int) -> WireFault | None:
+        del n
+        self.requests.append((method, path))
+        return None
+
+    def methods(self) -> list[str]:
+        """The methods sent since the last call, then forget them."""
+        seen = [method for method, _ in self.requests]
+        self.requests.clear()
+        return seen

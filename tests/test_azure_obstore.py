@@ -38,7 +38,7 @@ from cloudmap.retry import outcome_unknown
 from cloudmap.stores import Replace
 from cloudmap.stores.azure import AzureBlobStore
 from cloudmap.targets import open_store
-from tests.fault_proxy import FaultProxy, WireFault
+from tests.fault_proxy import Wire
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -60,24 +60,6 @@ def _via(connection_string: str, endpoint: str) -> str:
     settings = _settings(connection_string)
     settings["BlobEndpoint"] = f"{endpoint}/{settings['AccountName']}"
     return ";".join(f"{k}={v}" for k, v in settings.items())
-
-
-class Wire:
-    """Every request a store sends, seen by a relaying proxy."""
-
-    def __init__(self, upstream: str) -> None:
-        self.requests: list[tuple[str, str]] = []
-        self.proxy = FaultProxy(upstream, self._record)
-
-    def _record(self, method: str, path: str, n: int) -> WireFault | None:
-        self.requests.append((method, path))
-        return None
-
-    def methods(self) -> list[str]:
-        """The methods sent since the last call, then forget them."""
-        seen = [method for method, _ in self.requests]
-        self.requests.clear()
-        return seen
 
 
 @pytest.fixture
@@ -486,7 +468,7 @@ def test_engines_benchmark_runs_every_azure_implementation(
 ) -> None:
     """benchmarks/engines.py measures each op of each Azure implementation (3 keys)."""
     results = {}
-    for name, make in engines_azure.IMPLS.items():
+    for name, make in engines.AZURE_IMPLS.items():
         container = engines_azure.new_container(azure_connection_string)
         impl = make(azure_connection_string, container)
         figures = engines.run_once(impl, 3, 1, page=engines_azure.PAGE)

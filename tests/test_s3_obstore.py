@@ -36,7 +36,7 @@ from cloudmap.stores import Replace
 from cloudmap.stores.s3 import S3Store
 from cloudmap.targets import open_store
 from tests.emulators import make_s3_bucket
-from tests.fault_proxy import FaultProxy, WireFault
+from tests.fault_proxy import Wire
 from tests.fixtures_s3 import MOTO_CREDENTIALS
 
 if TYPE_CHECKING:
@@ -47,24 +47,6 @@ pytestmark = pytest.mark.emulator
 
 # Keys obstore would rewrite or refuse: they take the boto3 path, verbatim.
 ODD_KEYS = ["a//b", "./dot", "x/../y", "tab\tkey"]
-
-
-class Wire:
-    """Every request a store sends, seen by a relaying proxy."""
-
-    def __init__(self, upstream: str) -> None:
-        self.requests: list[tuple[str, str]] = []
-        self.proxy = FaultProxy(upstream, self._record)
-
-    def _record(self, method: str, path: str, n: int) -> WireFault | None:
-        self.requests.append((method, path.split("?", maxsplit=1)[0]))
-        return None
-
-    def methods(self) -> list[str]:
-        """The methods sent since the last call, then forget them."""
-        seen = [method for method, _ in self.requests]
-        self.requests.clear()
-        return seen
 
 
 @pytest.fixture

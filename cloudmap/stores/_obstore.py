@@ -12,11 +12,19 @@ from __future__ import annotations
 
 import re
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from contextlib import AbstractContextManager
+
+    from obstore import ObjectMeta
 
 __all__ = [
     "NotAPathError",
     "check_writable",
     "is_obstore_error",
+    "list_pages",
     "lists",
     "never_sent",
     "path_safe",
@@ -69,6 +77,35 @@ def check_writable(key: str, *, store: str, sdk: str) -> None:
             f"listings of {store}: use engine={sdk!r} for such keys"
         )
         raise ValueError(msg)
+
+
+def list_pages(
+    store: Any,
+    prefix: str,
+    *,
+    chunk_size: int,
+    errors: Callable[[], AbstractContextManager[None]],
+) -> Iterator[Sequence[ObjectMeta]]:
+    """The pages of obstore's listing under `prefix`, each fetched under `errors()`.
+
+    Raises:
+        NotAPathError: a listed key is not an obstore path; the pages before
+            it were yielded.
+    """
+    import obstore  # noqa: PLC0415  # only a store on the obstore engine lists here
+
+    stream = obstore.list(
+        store, prefix=prefix.rstrip("/") or None, chunk_size=chunk_size
+    )
+    while True:
+        with errors():
+            try:
+                page = next(stream, None)
+            except obstore.exceptions.InvalidPathError as exc:
+                raise NotAPathError(str(exc)) from exc
+        if page is None:
+            return
+        yield page
 
 
 def is_obstore_error(exc: BaseException) -> bool:

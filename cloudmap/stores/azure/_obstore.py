@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 from cloudmap._extras import require
 from cloudmap.errors import ConfigError, StoreError
-from cloudmap.stores._obstore import NotAPathError, path_safe
+from cloudmap.stores._obstore import list_pages, path_safe
 from cloudmap.stores._protocol import Entry, ListedKey, PutMode, Replace
 from cloudmap.stores.azure._errors import map_azure_errors
 from cloudmap.stores.azure._wire import decode_metadata, quoted
@@ -129,17 +129,13 @@ class AzureObstoreEngine:
             NotAPathError: a listed key is not an obstore path; the keys before
                 it were yielded.
         """
-        stream = self._obstore.list(
-            self._store, prefix=prefix.rstrip("/") or None, chunk_size=_CHUNK
+        pages = list_pages(
+            self._store,
+            prefix,
+            chunk_size=_CHUNK,
+            errors=lambda: map_azure_errors(self._name, "list", prefix),
         )
-        while True:
-            with map_azure_errors(self._name, "list", prefix):
-                try:
-                    page = next(stream, None)
-                except self._obstore.exceptions.InvalidPathError as exc:
-                    raise NotAPathError(str(exc)) from exc
-            if page is None:
-                return
+        for page in pages:
             for item in page:
                 # Listings give the etag unquoted, reads and writes quoted.
                 yield ListedKey(item["path"], quoted(item["e_tag"] or ""))

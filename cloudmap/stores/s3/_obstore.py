@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from cloudmap._extras import require
 from cloudmap.errors import MissingCredentialsError, StoreError
-from cloudmap.stores._obstore import NotAPathError, check_writable, lists, path_safe
+from cloudmap.stores._obstore import check_writable, list_pages, lists, path_safe
 from cloudmap.stores._protocol import (
     Entry,
     ListedKey,
@@ -142,17 +142,13 @@ class ObstoreEngine:
         Each key yielded is appended to `start_after` (kept to its last one), so
         that a caller can go on with boto3 when `NotAPathError` stops it.
         """
-        stream = self._obstore.list(
-            self._store, prefix=prefix.rstrip("/") or None, chunk_size=_PAGE_SIZE
+        pages = list_pages(
+            self._store,
+            prefix,
+            chunk_size=_PAGE_SIZE,
+            errors=lambda: s3_errors(None, store=self._name),
         )
-        while True:
-            with s3_errors(None, store=self._name):
-                try:
-                    page = next(stream, None)
-                except self._obstore.exceptions.InvalidPathError as exc:
-                    raise NotAPathError(str(exc)) from exc
-            if page is None:
-                return
+        for page in pages:
             for item in page:
                 start_after[:] = [item["path"]]
                 yield ListedKey(item["path"], item["e_tag"] or "")
