@@ -2,14 +2,14 @@
 
 The store contract, races, request economy, large values and wire faults run
 over both engines through the `azure_obstore` provider of tests/conftest.py,
-and tests/test_azure.py runs its store tests on both; here are the engine's
-own paths: HTTP requests counted on the wire, keys, metadata and listings
-obstore cannot carry, the SDK fallbacks and the configuration.
+and tests/test_azure.py runs its store tests on both; what S3's and Azure's
+obstore engines share (requests on the wire, keys and listings obstore cannot
+name) is in tests/test_obstore_engines.py. Here are Azure's own: metadata,
+large values, empty values, credentials, configuration and error answers.
 """
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 import threading
@@ -21,11 +21,9 @@ import pytest
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
 from benchmarks import engines, engines_azure
-from cloudmap import CacheSpec, CloudMapping, codecs
 from cloudmap.config import read_config
 from cloudmap.errors import (
     AccessDeniedError,
-    CodecError,
     ConfigError,
     ContainerNotFoundError,
     EtagMismatchError,
@@ -47,8 +45,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.emulator
 
 MIB = 1024 * 1024
-# Keys obstore would rewrite or refuse: they take the SDK path, verbatim.
-ODD_KEYS = ["a//b", "tab\tkey"]
 
 
 def _settings(connection_string: str) -> dict[str, str]:
@@ -87,19 +83,6 @@ def sdk(azure_connection_string: str, azure_container: str) -> Iterator[AzureBlo
         yield store
 
 
-def test_mapping_operations_are_one_request_each(
-    fast: AzureBlobStore, wire: Wire
-) -> None:
-    """Create, replace, read and delete each send exactly one HTTP request."""
-    m: CloudMapping[bytes] = CloudMapping(fast)
-    wire.methods()
-    m["k"] = b"1"
-    m["k"] = b"2"
-    assert m["k"] == b"2"
-    del m["k"]
-    assert wire.methods() == ["PUT", "PUT", "GET", "DELETE"]
-
-
 def test_an_empty_value_is_read_in_one_request(
     fast: AzureBlobStore, wire: Wire
 ) -> None:
@@ -110,36 +93,6 @@ def test_an_empty_value_is_read_in_one_request(
     assert entry is not None
     assert entry.data == b""
     assert wire.methods() == ["GET"]
-
-
-def test_cached_reread_is_one_request_answered_not_modified(
-    fast: AzureBlobStore, wire: Wire
-) -> None:
-    """A cached value is revalidated in one GET, and 304 leaves the cache's copy."""
-    m: CloudMapping[bytes] = CloudMapping(fast, cache=CacheSpec(max_items=10))
-    m["k"] = b"v" * 1000
-    assert m["k"] == b"v" * 1000
-    wire.methods()
-    etag = m.etags["k"]
-    entry = fast.get("k", if_none_match=etag)
-    assert entry is not None
-    assert entry.not_modified
-    assert entry.etag == etag
-    assert m["k"] == b"v" * 1000
-    assert wire.methods() == ["GET", "GET"]
-
-
-def test_listing_takes_one_request_per_5000_keys(
-    fast: AzureBlobStore, sdk: AzureBlobStore, wire: Wire
-) -> None:
-    """sync_with_cloud over 1001 keys sends ceil(1001/5000) = 1 List Blobs."""
-    CloudMapping[bytes](sdk, max_workers=16).set_many(
-        {f"k{i:04}": b"v" for i in range(1001)}
-    )
-    wire.methods()
-    m: CloudMapping[bytes] = CloudMapping(fast)
-    assert len(m) == 1001
-    assert wire.methods() == ["GET"] * math.ceil(1001 / 5000)
 
 
 def test_large_values_go_as_blocks_under_the_condition(
@@ -166,23 +119,6 @@ def test_large_values_go_as_blocks_under_the_condition(
         assert entry.data == b"x" * (2 * MIB + 1)
 
 
-def test_metadata_round_trips_between_engines(
-    fast: AzureBlobStore, sdk: AzureBlobStore
-) -> None:
-    """Codec tags and lower-case metadata written by one engine are read by the other."""
-    written: CloudMapping[dict[str, int]] = CloudMapping(fast, codec=codecs.json())
-    written["k"] = {"a": 1}
-    entry = sdk.get("k")
-    assert entry is not None
-    assert entry.metadata["cloudmap-codec"] == "json"
-    sdk.put("s", b"x", metadata={"cloudmap-codec": "json", "owner": "me"})
-    got = fast.get("s")
-    assert got is not None
-    assert dict(got.metadata) == {"cloudmap-codec": "json", "owner": "me"}
-    with pytest.raises(CodecError):
-        CloudMapping[bytes](fast, codec=codecs.zlib())["k"]
-
-
 def test_upper_case_metadata_names_are_written_by_the_sdk(
     fast: AzureBlobStore, sdk: AzureBlobStore, wire: Wire
 ) -> None:
@@ -206,81 +142,6 @@ def test_metadata_values_are_checked_before_obstore(
     with pytest.raises(ValueError, match="printable ASCII"):
         fast.put("k", b"1", metadata={"owner": value})
     assert fast.get("k") is None
-
-
-@pytest.mark.parametrize("key", ODD_KEYS)
-def test_keys_obstore_would_rewrite_round_trip_verbatim(
-    fast: AzureBlobStore, sdk: AzureBlobStore, key: str
-) -> None:
-    """Such keys go through the SDK: stored, read, listed and deleted as written."""
-    etag = fast.put(key, b"1", mode="create")
-    entry = sdk.get(key)
-    assert entry is not None
-    assert entry.etag == etag
-    assert [(k.key, k.etag) for k in fast.list()] == [(key, etag)]
-    with pytest.raises(EtagMismatchError):
-        fast.put(key, b"2", mode=Replace('"stale"'))
-    fast.delete(key, if_match=etag)
-    assert fast.get(key) is None
-
-
-@pytest.mark.parametrize("key", ["/lead", "trail/"])
-def test_keys_obstore_would_list_renamed_are_refused(
-    fast: AzureBlobStore, key: str
-) -> None:
-    """obstore lists "/k" and "k/" as "k": such keys are refused, never written."""
-    with pytest.raises(ValueError, match="engine='sdk'"):
-        fast.put(key, b"1")
-    assert list(fast.list()) == []
-
-
-def test_listing_under_a_partial_prefix_is_a_string_prefix(
-    fast: AzureBlobStore,
-) -> None:
-    """`list("a")` finds "ab" and "a/k" (obstore alone lists path segments only)."""
-    for key in ["a/k", "ab", "b"]:
-        fast.put(key, b"1")
-    assert sorted(k.key for k in fast.list("a")) == ["a/k", "ab"]
-    assert [k.key for k in fast.list("a/")] == ["a/k"]
-
-
-def test_listing_goes_on_past_a_key_obstore_cannot_name(
-    fast: AzureBlobStore, sdk: AzureBlobStore
-) -> None:
-    """A container holding "x//y" (written by another tool) is listed in full, once."""
-    keys = ["a", "b", "x//y", "z"]
-    etags = [sdk.put(key, b"1") for key in keys]
-    assert [(k.key, k.etag) for k in fast.list()] == list(zip(keys, etags, strict=True))
-
-
-def test_conditional_delete_sends_the_etag(
-    fast: AzureBlobStore, sdk: AzureBlobStore
-) -> None:
-    """obstore's delete takes no condition: ours goes through the SDK with If-Match."""
-    etag = fast.put("k", b"1")
-    with pytest.raises(EtagMismatchError):
-        fast.delete("k", if_match='"0x1"')
-    assert sdk.get("k") is not None
-    fast.delete("k", if_match=etag)
-    assert sdk.get("k") is None
-
-
-@pytest.mark.parametrize("key", ["a b/é%20+?#", "pct%41", "ünï/ç*ö", "~!$&'()"])
-def test_unusual_keys_are_the_same_on_both_engines(
-    fast: AzureBlobStore, sdk: AzureBlobStore, key: str
-) -> None:
-    """Keys obstore can name are written, read and listed verbatim by either engine."""
-    etag = fast.put(key, b"1", mode="create")
-    entry = sdk.get(key, if_match=etag)
-    assert entry is not None
-    assert entry.data == b"1"
-    assert [k.key for k in sdk.list()] == [key]
-    assert [(k.key, k.etag) for k in fast.list()] == [(key, etag)]
-    sdk.delete(key, if_match=etag)
-    sdk.put(key, b"2")
-    got = fast.get(key)
-    assert got is not None
-    assert got.data == b"2"
 
 
 def test_missing_container_is_container_not_found(azure_connection_string: str) -> None:

@@ -1,14 +1,14 @@
 """S3Store(engine="obstore"): what differs from the boto3 engine, on moto.
 
 The store contract, races, request economy, large values and wire faults run
-over both engines through the `s3_obstore` provider of tests/conftest.py; here
-are the engine's own paths: HTTP requests counted on the wire, keys and
-listings obstore cannot name, the boto3 fallbacks and the configuration.
+over both engines through the `s3_obstore` provider of tests/conftest.py; HTTP
+requests counted on the wire, keys and listings obstore cannot name and the
+boto3 fallbacks are in tests/test_obstore_engines.py (with Azure's); here are
+the engine's configuration and error answers.
 """
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 import threading
@@ -18,25 +18,20 @@ from typing import TYPE_CHECKING
 import pytest
 
 from benchmarks import engines
-from cloudmap import CacheSpec, CloudMapping, codecs
 from cloudmap.config import read_config
 from cloudmap.errors import (
     AccessDeniedError,
-    CodecError,
     ConfigError,
     ContainerNotFoundError,
-    EtagMismatchError,
     MissingCredentialsError,
     StoreError,
     TransientStoreError,
 )
 from cloudmap.providers import AWSS3Mapping
 from cloudmap.retry import outcome_unknown
-from cloudmap.stores import Replace
 from cloudmap.stores.s3 import S3Store
 from cloudmap.targets import open_store
 from tests.emulators import make_s3_bucket
-from tests.fault_proxy import Wire
 from tests.fixtures_s3 import MOTO_CREDENTIALS
 
 if TYPE_CHECKING:
@@ -45,26 +40,9 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.emulator
 
-# Keys obstore would rewrite or refuse: they take the boto3 path, verbatim.
-ODD_KEYS = ["a//b", "./dot", "x/../y", "tab\tkey"]
-
-
-@pytest.fixture
-def wire(s3_endpoint: str) -> Iterator[Wire]:
-    recorder = Wire(s3_endpoint)
-    yield recorder
-    recorder.proxy.close()
-
 
 def _store(endpoint: str, bucket: str, engine: str = "obstore") -> S3Store:
     return S3Store(bucket, endpoint_url=endpoint, engine=engine, **MOTO_CREDENTIALS)
-
-
-@pytest.fixture
-def fast(wire: Wire, s3_bucket: str) -> Iterator[S3Store]:
-    store = _store(wire.proxy.url, s3_bucket)
-    yield store
-    store.close()
 
 
 @pytest.fixture
@@ -72,114 +50,6 @@ def sdk(s3_endpoint: str, s3_bucket: str) -> Iterator[S3Store]:
     store = S3Store(s3_bucket, endpoint_url=s3_endpoint, **MOTO_CREDENTIALS)
     yield store
     store.close()
-
-
-def test_mapping_operations_are_one_request_each(fast: S3Store, wire: Wire) -> None:
-    """Create, replace, read and delete each send exactly one HTTP request."""
-    m: CloudMapping[bytes] = CloudMapping(fast)
-    wire.methods()
-    m["k"] = b"1"
-    m["k"] = b"2"
-    assert m["k"] == b"2"
-    del m["k"]
-    assert wire.methods() == ["PUT", "PUT", "GET", "DELETE"]
-
-
-def test_cached_reread_is_one_request_answered_not_modified(
-    fast: S3Store, wire: Wire
-) -> None:
-    """A cached value is revalidated in one GET, and 304 leaves the cache's copy."""
-    m: CloudMapping[bytes] = CloudMapping(fast, cache=CacheSpec(max_items=10))
-    m["k"] = b"v" * 1000
-    assert m["k"] == b"v" * 1000
-    wire.methods()
-    etag = m.etags["k"]
-    entry = fast.get("k", if_none_match=etag)
-    assert entry is not None
-    assert entry.not_modified
-    assert entry.etag == etag
-    assert m["k"] == b"v" * 1000
-    assert wire.methods() == ["GET", "GET"]
-
-
-def test_listing_takes_one_request_per_thousand_keys(
-    fast: S3Store, sdk: S3Store, wire: Wire
-) -> None:
-    """sync_with_cloud over 1001 keys sends ceil(1001/1000) = 2 LIST requests."""
-    CloudMapping[bytes](sdk, max_workers=16).set_many(
-        {f"k{i:04}": b"v" for i in range(1001)}
-    )
-    wire.methods()
-    m: CloudMapping[bytes] = CloudMapping(fast)
-    assert len(m) == 1001
-    assert wire.methods() == ["GET"] * math.ceil(1001 / 1000)
-
-
-def test_metadata_round_trips_between_engines(fast: S3Store, sdk: S3Store) -> None:
-    """Codec tags and user metadata written by one engine are read by the other."""
-    written: CloudMapping[dict[str, int]] = CloudMapping(fast, codec=codecs.json())
-    written["k"] = {"a": 1}
-    entry = sdk.get("k")
-    assert entry is not None
-    assert entry.metadata["cloudmap-codec"] == "json"
-    sdk.put("s", b"x", metadata={"cloudmap-codec": "json", "owner": "me"})
-    got = fast.get("s")
-    assert got is not None
-    assert dict(got.metadata) == {"cloudmap-codec": "json", "owner": "me"}
-    with pytest.raises(CodecError):
-        CloudMapping[bytes](fast, codec=codecs.zlib())["k"]
-
-
-@pytest.mark.parametrize("key", ODD_KEYS)
-def test_keys_obstore_would_rewrite_round_trip_verbatim(
-    fast: S3Store, sdk: S3Store, key: str
-) -> None:
-    """Such keys go through boto3: stored, read, listed and deleted as written."""
-    etag = fast.put(key, b"1", mode="create")
-    entry = sdk.get(key)
-    assert entry is not None
-    assert entry.etag == etag
-    assert [(k.key, k.etag) for k in fast.list()] == [(key, etag)]
-    with pytest.raises(EtagMismatchError):
-        fast.put(key, b"2", mode=Replace('"stale"'))
-    fast.delete(key, if_match=etag)
-    assert fast.get(key) is None
-
-
-@pytest.mark.parametrize("key", ["/lead", "trail/"])
-def test_keys_obstore_would_list_renamed_are_refused(fast: S3Store, key: str) -> None:
-    """obstore lists "/k" and "k/" as "k": such keys are refused, never written."""
-    with pytest.raises(ValueError, match="engine='boto3'"):
-        fast.put(key, b"1")
-    assert list(fast.list()) == []
-
-
-def test_listing_under_a_partial_prefix_is_a_string_prefix(fast: S3Store) -> None:
-    """`list("a")` finds "ab" and "a/k" (obstore alone lists path segments only)."""
-    for key in ["a/k", "ab", "b"]:
-        fast.put(key, b"1")
-    assert sorted(k.key for k in fast.list("a")) == ["a/k", "ab"]
-    assert [k.key for k in fast.list("a/")] == ["a/k"]
-
-
-def test_listing_goes_on_past_a_key_obstore_cannot_name(
-    fast: S3Store, sdk: S3Store
-) -> None:
-    """A bucket holding "x//y" (written by another tool) is listed in full."""
-    keys = ["a", "b", "x//y", "z"]
-    for key in keys:
-        sdk.put(key, b"1")
-    assert [k.key for k in fast.list()] == keys
-
-
-def test_conditional_delete_sends_the_etag(fast: S3Store, sdk: S3Store) -> None:
-    """obstore's delete takes no condition: ours goes through boto3 with If-Match."""
-    etag = fast.put("k", b"1")
-    with pytest.raises(EtagMismatchError):
-        fast.delete("k", if_match='"stale"')
-    assert sdk.get("k") is not None
-    fast.delete("k", if_match=etag)
-    assert sdk.get("k") is None
 
 
 def test_missing_bucket_is_container_not_found(s3_endpoint: str) -> None:
@@ -379,21 +249,3 @@ def test_engines_benchmark_runs_every_implementation(
             op: {"cpu_ms": cpu, "wall_ms": wall} for op, (cpu, wall) in figures.items()
         }
     assert "boto3/obstore CPU" in engines.table(results, 3)
-
-
-@pytest.mark.parametrize("key", ["a b/é%20+?#", "pct%41", "x\\y", "ünï/ç*ö", "~!$&'()"])
-def test_unusual_keys_are_the_same_on_both_engines(
-    fast: S3Store, sdk: S3Store, key: str
-) -> None:
-    """Keys obstore can name are written, read and listed verbatim by either engine."""
-    etag = fast.put(key, b"1", mode="create")
-    entry = sdk.get(key, if_match=etag)
-    assert entry is not None
-    assert entry.data == b"1"
-    assert [k.key for k in sdk.list()] == [key]
-    assert [k.key for k in fast.list()] == [key]
-    sdk.delete(key, if_match=etag)
-    sdk.put(key, b"2")
-    got = fast.get(key)
-    assert got is not None
-    assert got.data == b"2"
