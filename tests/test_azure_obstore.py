@@ -10,10 +10,6 @@ large values, empty values, credentials, configuration and error answers.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -36,7 +32,7 @@ from cloudmap.retry import outcome_unknown
 from cloudmap.stores import Replace
 from cloudmap.stores.azure import AzureBlobStore
 from cloudmap.targets import open_store
-from tests.fault_proxy import Wire
+from tests.fault_proxy import Wire, error_server
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -237,24 +233,6 @@ def test_unknown_engine_and_injected_client_are_config_errors(
         AzureBlobStore(sdk.client.container_name, client=sdk.client, engine="obstore")
 
 
-def test_missing_obstore_names_the_extra(azure_connection_string: str) -> None:
-    """Without obstore installed, the engine names the `fast` extra."""
-    code = (
-        "import sys; sys.modules['obstore'] = None; sys.modules['obstore.store'] = None\n"
-        "from cloudmap.stores.azure import AzureBlobStore\n"
-        "try:\n"
-        f"    AzureBlobStore('c', connection_string={azure_connection_string!r},"
-        " engine='obstore')\n"
-        "except Exception as exc:\n"
-        "    print(type(exc).__name__, exc)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.startswith("MissingDependencyError")
-    assert "[fast]" in out
-
-
 def test_azure_blob_mapping_on_the_obstore_engine(
     azure_connection_string: str, azure_container: str
 ) -> None:
@@ -266,23 +244,6 @@ def test_azure_blob_mapping_on_the_obstore_engine(
     assert m["k"] == {"a": 1}
     assert "engine='obstore'" in repr(m.store)
     m.close()
-
-
-class _Answer(BaseHTTPRequestHandler):
-    """Answers every request with the status and Azure error code of the server."""
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        del format, args
-
-    def do_PUT(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        status, code = self.server.answer  # type: ignore[attr-defined]
-        body = f"<Error><Code>{code}</Code><Message>m</Message></Error>".encode()
-        self.send_response(status)
-        self.send_header("x-ms-error-code", code)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
 
 @pytest.mark.parametrize(
@@ -301,27 +262,17 @@ def test_service_errors_are_translated(
     status: int, code: str, error: type[Exception], applied: bool | None
 ) -> None:
     """Azure's answers to a create map as on the SDK engine, cause kept."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
-    server.answer = (status, code)  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    conn = _via(
-        "AccountName=devstoreaccount1;AccountKey=a2V5",
-        f"http://127.0.0.1:{server.server_address[1]}",
-    )
-    try:
+    with error_server(status, code) as url:
+        conn = _via("AccountName=devstoreaccount1;AccountKey=a2V5", url)
         with (
             AzureBlobStore("c", connection_string=conn, engine="obstore") as store,
             pytest.raises(error) as info,
         ):
             store.put("k", b"1", mode="create")
-        assert type(info.value) is error
-        assert info.value.__cause__ is not None
-        if applied is not None:
-            assert outcome_unknown(info.value) is applied
-    finally:
-        server.shutdown()
-        server.server_close()
+    assert type(info.value) is error
+    assert info.value.__cause__ is not None
+    if applied is not None:
+        assert outcome_unknown(info.value) is applied
 
 
 def test_engines_benchmark_runs_every_azure_implementation(

@@ -10,6 +10,8 @@ tests/test_azure_obstore.py.
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
@@ -215,3 +217,34 @@ def test_unusual_keys_are_the_same_on_both_engines(engines: Engines, key: str) -
     got = fast.get(key)
     assert got is not None
     assert got.data == b"2"
+
+
+_AZURITE_LIKE = "AccountName=a;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:9/a"
+
+
+@pytest.mark.parametrize(
+    ("module", "build"),
+    [
+        ("s3", "S3Store('b', engine='obstore', region_name='us-east-1')"),
+        (
+            "azure",
+            f"AzureBlobStore('c', engine='obstore', connection_string={_AZURITE_LIKE!r})",
+        ),
+    ],
+    ids=["s3", "azure"],
+)
+def test_missing_obstore_names_the_extra(module: str, build: str) -> None:
+    """Without obstore installed, either engine names the `fast` extra."""
+    code = (
+        "import sys; sys.modules['obstore'] = None; sys.modules['obstore.store'] = None\n"
+        f"from cloudmap.stores.{module} import *\n"
+        "try:\n"
+        f"    {build}\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.startswith("MissingDependencyError")
+    assert "[fast]" in out

@@ -9,10 +9,6 @@ the engine's configuration and error answers.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
 import pytest
@@ -32,6 +28,7 @@ from cloudmap.retry import outcome_unknown
 from cloudmap.stores.s3 import S3Store
 from cloudmap.targets import open_store
 from tests.emulators import make_s3_bucket
+from tests.fault_proxy import error_server
 from tests.fixtures_s3 import MOTO_CREDENTIALS
 
 if TYPE_CHECKING:
@@ -92,23 +89,6 @@ def test_unknown_engine_and_injected_client_are_config_errors(
         S3Store("b", client=sdk.client, engine="obstore")
 
 
-def test_missing_obstore_names_the_extra() -> None:
-    """Without obstore installed, the engine names the `fast` extra."""
-    code = (
-        "import sys; sys.modules['obstore'] = None; sys.modules['obstore.store'] = None\n"
-        "from cloudmap.stores.s3 import S3Store\n"
-        "try:\n"
-        "    S3Store('b', engine='obstore', region_name='us-east-1')\n"
-        "except Exception as exc:\n"
-        "    print(type(exc).__name__, exc)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.startswith("MissingDependencyError")
-    assert "[fast]" in out
-
-
 def test_engine_from_ini(
     s3_endpoint: str,
     s3_bucket: str,
@@ -137,22 +117,6 @@ def test_engine_from_ini(
     store.close()
 
 
-class _Answer(BaseHTTPRequestHandler):
-    """Answers every request with the status and S3 error code of the server."""
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        del format, args
-
-    def do_PUT(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        status, code = self.server.answer  # type: ignore[attr-defined]
-        body = f"<Error><Code>{code}</Code><Message>m</Message></Error>".encode()
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 @pytest.mark.parametrize(
     ("status", "code", "error"),
     [
@@ -166,19 +130,10 @@ def test_service_errors_are_translated(
     status: int, code: str, error: type[Exception]
 ) -> None:
     """S3's answers map as on the boto3 engine; a 409 race is retried, not a conflict."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
-    server.answer = (status, code)  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        store = _store(f"http://127.0.0.1:{server.server_address[1]}", "bucket")
-        with pytest.raises(error) as info:
-            store.put("k", b"1", mode="create")
-        assert type(info.value) is error
-        assert info.value.__cause__ is not None
-    finally:
-        server.shutdown()
-        server.server_close()
+    with error_server(status, code) as url, pytest.raises(error) as info:
+        _store(url, "bucket").put("k", b"1", mode="create")
+    assert type(info.value) is error
+    assert info.value.__cause__ is not None
 
 
 def test_aws_s3_mapping_on_the_obstore_engine(s3_endpoint: str, s3_bucket: str) -> None:
