@@ -10,10 +10,12 @@ large values, empty values, credentials, configuration and error answers.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
+from azure.core.credentials import AccessToken
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
 from benchmarks import engines, engines_azure
@@ -290,3 +292,30 @@ def test_engines_benchmark_runs_every_azure_implementation(
             op: {"cpu_ms": cpu, "wall_ms": wall} for op, (cpu, wall) in figures.items()
         }
     assert "sdk/obstore CPU" in engines.table(results, 3, sdk="sdk", page=5000)
+
+
+class _Credential:
+    """A TokenCredential (azure-core's protocol) that records what it was asked."""
+
+    def __init__(self) -> None:
+        self.scopes: list[tuple[str, ...]] = []
+
+    def get_token(self, *scopes: str, **_: object) -> AccessToken:
+        self.scopes.append(scopes)
+        return AccessToken("token", int(time.time()) + 3600)
+
+
+def test_a_token_credential_is_asked_for_a_storage_token() -> None:
+    """obstore signs with a token from the store's TokenCredential, for storage."""
+    credential = _Credential()
+    with (
+        AzureBlobStore(
+            "c",
+            account_url="https://127.0.0.1:9/a",
+            credential=credential,
+            engine="obstore",
+        ) as store,
+        pytest.raises(TransientStoreError),
+    ):  # nothing listens on port 9
+        store.get("k")
+    assert credential.scopes == [("https://storage.azure.com/.default",)]
