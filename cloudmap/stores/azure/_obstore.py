@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from obstore import GetOptions
     from obstore.store import AzureCredential, AzureStore
 
-__all__ = ["AzureObstoreEngine", "make_obstore_engine"]
+__all__ = ["AzureObstoreEngine", "check_engine", "make_obstore_engine"]
 
 # obstore sends no page size: the service's own (5,000 keys) applies.
 _CHUNK = 5000
@@ -139,6 +139,20 @@ class AzureObstoreEngine:
             for item in page:
                 # Listings give the etag unquoted, reads and writes quoted.
                 yield ListedKey(item["path"], quoted(item["e_tag"] or ""))
+
+
+def check_engine(engine: str, *, injected: bool) -> None:
+    """Refuse an unknown engine, or obstore with an injected SDK client.
+
+    Raises:
+        ConfigError: either of those.
+    """
+    if engine not in {"sdk", "obstore"}:
+        msg = f"engine must be 'sdk' or 'obstore', not {engine!r}"
+        raise ConfigError(msg)
+    if engine == "obstore" and injected:
+        msg = "engine='obstore' builds its own clients: pass no client="
+        raise ConfigError(msg)
 
 
 def make_obstore_engine(container: ContainerClient, *, name: str) -> AzureObstoreEngine:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cloudmap._extras import require
-from cloudmap.errors import ConfigError
 from cloudmap.stores._common import NOT_MODIFIED, OwnedClient
 from cloudmap.stores._obstore import NotAPathError, check_writable, lists
 from cloudmap.stores._protocol import Entry, ListedKey, PutMode, Replace, check_mode
@@ -16,6 +15,11 @@ from cloudmap.stores.azure._client import (
     with_single_put_size,
 )
 from cloudmap.stores.azure._errors import error_code, map_azure_errors
+from cloudmap.stores.azure._obstore import (
+    AzureObstoreEngine,
+    check_engine,
+    make_obstore_engine,
+)
 from cloudmap.stores.azure._wire import (
     check_key,
     decode_metadata,
@@ -27,8 +31,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     from azure.storage.blob import BlobServiceClient, ContainerClient
-
-    from cloudmap.stores.azure._obstore import AzureObstoreEngine
 
 __all__ = ["AzureBlobStore"]
 
@@ -110,6 +112,7 @@ class AzureBlobStore(OwnedClient):
             purpose="AzureBlobStore (az:// targets)",
             package="azure-storage-blob",
         )
+        check_engine(engine, injected=client is not None)
         if max_single_put_size is not None:
             client_kwargs["max_single_put_size"] = max_single_put_size
         self._owns_client = client is None
@@ -127,23 +130,15 @@ class AzureBlobStore(OwnedClient):
             f"az://{self._container.account_name}/{self._container.container_name}"
         )
         self._fast: AzureObstoreEngine | None = None
-        if engine == "obstore":
-            if not self._owns_client:
-                msg = "engine='obstore' builds its own clients: pass no client="
-                raise ConfigError(msg)
-            from cloudmap.stores.azure._obstore import make_obstore_engine  # noqa: PLC0415
-
-            self._fast = make_obstore_engine(self._container, name=self._name)
-            self._threshold = single_put_size(self._container)
-        elif engine != "sdk":
-            msg = f"engine must be 'sdk' or 'obstore', not {engine!r}"
-            raise ConfigError(msg)
-        if create:
-            try:
+        try:
+            if engine == "obstore":
+                self._fast = make_obstore_engine(self._container, name=self._name)
+                self._threshold = single_put_size(self._container)
+            if create:
                 create_container(self._container, store=self._name)
-            except BaseException:
-                self.close()
-                raise
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def name(self) -> str:
