@@ -1,9 +1,12 @@
-"""azure-core exceptions, by type, to cloudmap's errors.
+"""azure-core's and obstore's exceptions, by type, to cloudmap's errors.
 
 One context manager, `map_azure_errors`, in the manner of httpx's
-`map_httpcore_exceptions`: the most specific SDK type first. It decides what is
-transient and whether a failed request may have been applied, so that a retry
-of a conditional write knows when to look for its own earlier attempt.
+`map_httpcore_exceptions`: the most specific SDK type first. Both engines of
+`AzureBlobStore` run their requests under it, so one mapping answers for both:
+obstore's errors (its own types, and the builtin `FileNotFoundError` for a 404)
+are read for the status and Azure error code their message states. It decides
+what is transient and whether a failed request may have been applied, so that a
+retry of a conditional write knows when to look for its own earlier attempt.
 """
 
 from __future__ import annotations
