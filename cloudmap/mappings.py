@@ -99,6 +99,8 @@ class AzureBlobMapping(ProviderMapping[V]):
     ```
 
     Unlike cloud-mappings, the container is created only with `create=True`.
+    `engine="obstore"` (the `fast` extra) sends reads, writes and listings
+    through obstore (see `AzureBlobStore`).
     """
 
     provider = "azure"
@@ -113,6 +115,7 @@ class AzureBlobMapping(ProviderMapping[V]):
         account_name: str | None = None,
         client: ContainerClient | BlobServiceClient | None = None,
         create: bool = False,
+        engine: str = "sdk",
         **options: Any,
     ) -> None:
         arguments = {
@@ -122,6 +125,7 @@ class AzureBlobMapping(ProviderMapping[V]):
             "connection_string": connection_string,
             "account_name": account_name,
             "create": create,
+            "engine": engine,
         }
         self._open(container_name, arguments, options)
 

@@ -5,7 +5,7 @@
 | `path/to/dir`, `file:///abs/dir` | `LocalStore` (`?fsync=false`) |
 | `memory://name/prefix` | a process-wide `MemoryStore` registered under `name` |
 | `s3://bucket/prefix` | `S3Store` (`?endpoint=`, `?region=`, `?engine=`, ...) |
-| `az://container/prefix` | `AzureBlobStore` (`?account=`, `?endpoint=`) |
+| `az://container/prefix` | `AzureBlobStore` (`?account=`, `?endpoint=`, `?engine=`) |
 | `gs://bucket/prefix` | `GCSStore` (`?project=`, `?endpoint=`) |
 | `path/to/file.ini` | each store its sections describe (see `cloudmap.config`) |
 

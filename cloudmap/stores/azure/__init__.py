@@ -24,10 +24,11 @@ and a backslash (stored as `/`).
 
 The package: `_store` (the operations), `_client` (client construction, pool
 sizing and SDK internals), `_account` (finding the account and credential),
-`_errors` (SDK exceptions to cloudmap's errors), `_wire` (keys, etags and
-metadata as Azure spells them) and `_names` (how targets name a container: URL
-scheme, ini names and options). azure-storage-blob is imported only when a
-store is built.
+`_errors` (SDK and obstore exceptions to cloudmap's errors), `_wire` (keys,
+etags and metadata as Azure spells them), `_obstore` (the `engine="obstore"`
+path: reads, writes and listings through obstore) and `_names` (how targets
+name a container: URL scheme, ini names and options). azure-storage-blob, and
+obstore for that engine, are imported only when a store is built.
 """
 
 from cloudmap.stores.azure._store import AzureBlobStore as AzureBlobStore

@@ -32,12 +32,18 @@ class AzureNames:
             "connection_string": "connection_string",
             "account_key": "credential",
             "sas_token": "credential",
+            "engine": "engine",
         }
     )
     ini_providers = ("azure-blob",)
     ini_location = ("container_name",)
     ini_options = MappingProxyType(
-        {"auth_type": "", "environment_key": "", "account_url": "account_url"}
+        {
+            "auth_type": "",
+            "environment_key": "",
+            "account_url": "account_url",
+            "engine": "engine",
+        }
     )
     extra = "azure"
 
