@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from cloudmap.stores.gcs import GCSStore
-from tests.emulators import make_gcs_bucket
+from devtools.emulators import make_gcs_bucket
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -33,7 +33,7 @@ from cloudmap.errors import (
 from cloudmap.mapping import CloudMapping
 from cloudmap.providers import AzureBlobMapping
 from cloudmap.stores.azure import AzureBlobStore, _summary
-from tests.emulators import AZURITE_ACCOUNT, AZURITE_KEY, free_port
+from devtools.emulators import AZURITE_ACCOUNT, AZURITE_KEY, free_port
 from tests.http_recording import RecordingTransport
 
 if TYPE_CHECKING:

@@ -29,7 +29,7 @@ from cloudmap import (
     codecs,
 )
 from cloudmap.store import Store
-from tests.emulators import AZURITE_KEY
+from devtools.emulators import AZURITE_KEY
 
 StoreFactory = Callable[[], Store]
 
