@@ -19,7 +19,8 @@ from collections.abc import Iterator, Mapping
 
 import zict
 
-from cloudmap import CloudMapping, Entry, ListedKey, Store, codecs
+from cloudmap import CloudMapping, codecs
+from cloudmap.store import Entry, ListedKey, Store
 from cloudmap.targets import open_store
 
 

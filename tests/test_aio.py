@@ -15,13 +15,13 @@ from cloudmap import (
     AsyncCloudMapping,
     BulkError,
     CloudMapping,
-    ConfigError,
     EtagMismatchError,
     FencedError,
     KeyExistsError,
     KeySyncError,
 )
 from cloudmap.codecs import json
+from cloudmap.errors import ConfigError
 from cloudmap.faults import Call, FaultyStore
 from cloudmap.store import Store
 from cloudmap.stores import MemoryStore

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cloudmap import CloudMapping, LocalMapping, LocalStore
+from cloudmap import CloudMapping, LocalMapping
 from cloudmap.codecs import json
 from cloudmap.errors import NotSupportedError, StoreError
+from cloudmap.stores import LocalStore
 
 
 def test_values_are_plain_files_under_root(tmp_path: Path) -> None:

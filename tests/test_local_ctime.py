@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from cloudmap import CloudMapping, FencedError, LocalStore, codecs
+from cloudmap import CloudMapping, FencedError, codecs
+from cloudmap.stores import LocalStore
 from tests.test_lease import FakeClock, lease_of
 
 

@@ -6,8 +6,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from cloudmap import LocalStore
 from cloudmap.errors import EtagMismatchError, KeyExistsError, NotSupportedError
+from cloudmap.stores import LocalStore
 
 
 def _together(calls: list[Callable[[], object]]) -> list[object]:

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from benchmarks import engines
-from cloudmap import CacheSpec, CloudMapping, codecs
+from cloudmap import CloudMapping, codecs
+from cloudmap.cache import CacheSpec
 from cloudmap.config import read_config
 from cloudmap.errors import (
     AccessDeniedError,

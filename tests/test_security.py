@@ -18,17 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from cloudmap import (
-    BulkError,
-    CloudMapError,
-    CloudMapping,
-    CodecError,
-    LocalMapping,
-    LocalStore,
-    S3Store,
-    codecs,
-)
+from cloudmap import BulkError, CloudMapError, CloudMapping, LocalMapping, codecs
+from cloudmap.errors import CodecError
 from cloudmap.store import Store
+from cloudmap.stores import LocalStore, S3Store
 from devtools.emulators import AZURITE_KEY
 
 StoreFactory = Callable[[], Store]

@@ -10,9 +10,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from cloudmap import CloudMapping, KeyExistsError, LocalStore, MemoryStore
+from cloudmap import CloudMapping, KeyExistsError
 from cloudmap.codecs import json
 from cloudmap.store import Store
+from cloudmap.stores import LocalStore, MemoryStore
 
 KEYS = st.sampled_from(["a", "b", "dir/c", "é d"])
 VALUES = st.integers() | st.text(max_size=5) | st.lists(st.booleans(), max_size=3)

@@ -8,24 +8,20 @@ from __future__ import annotations
 
 from cloudmap import (
     AsyncCloudMapping,
-    AzureBlobStore,
-    CacheSpec,
-    Changes,
     CloudMapping,
-    GCSStore,
     KeySyncError,
     Lease,
     LocalMapping,
-    LocalStore,
-    MemoryStore,
     ReplicatedMapping,
-    S3Store,
-    Store,
-    Verdict,
     codecs,
     open_async,
     verify,
 )
+from cloudmap.cache import CacheSpec
+from cloudmap.changes import Changes
+from cloudmap.store import Store
+from cloudmap.stores import AzureBlobStore, GCSStore, LocalStore, MemoryStore, S3Store
+from cloudmap.verify import Verdict
 
 
 def every_store_is_a_store() -> list[Store]:
