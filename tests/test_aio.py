@@ -22,9 +22,9 @@ from cloudmap import (
 )
 from cloudmap.codecs import json
 from cloudmap.errors import ConfigError
-from cloudmap.faults import Call, FaultyStore
 from cloudmap.store import Store
 from cloudmap.stores import MemoryStore
+from cloudmap.testing import Call, FaultyStore
 from tests.conftest import StoreFactory
 
 T = TypeVar("T")

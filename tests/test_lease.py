@@ -324,12 +324,12 @@ def test_a_lost_lease_raises_on_leaving_the_with_block(
 
 def test_auto_renew_retries_failed_renewals_and_stops_at_the_deadline() -> None:
     """Renewals failing on a 500 are tried every ttl/3 until the deadline, then no more."""
-    from cloudmap.faults import (  # noqa: PLC0415
+    from cloudmap.stores import MemoryStore  # noqa: PLC0415
+    from cloudmap.testing import (  # noqa: PLC0415
         Call,
         Fault,
         FaultyStore,
     )
-    from cloudmap.stores import MemoryStore  # noqa: PLC0415
 
     renewals: list[Call] = []
 

@@ -14,7 +14,6 @@ from cloudmap.errors import (
     KeySyncError,
     TransientStoreError,
 )
-from cloudmap.faults import Call, Fault, FaultyStore, RandomFaults
 from cloudmap.retry import (
     DEFAULT,
     WRITE_ID_METADATA_KEY,
@@ -27,7 +26,7 @@ from cloudmap.retry import (
 )
 from cloudmap.store import Store
 from cloudmap.stores import MemoryStore
-from cloudmap.testing import StoreContract
+from cloudmap.testing import Call, Fault, FaultyStore, RandomFaults, StoreContract
 
 StoreFactory = Callable[[], Store]
 

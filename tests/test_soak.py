@@ -17,11 +17,11 @@ import tenacity
 
 from cloudmap import CloudMapping, codecs
 from cloudmap.errors import CloudMapError
-from cloudmap.faults import Fault, FaultyStore, RandomFaults
 from cloudmap.replication import ReplicatedMapping
 from cloudmap.retry import retry_policy
 from cloudmap.store import Store
 from cloudmap.stores import LocalStore, MemoryStore
+from cloudmap.testing import Fault, FaultyStore, RandomFaults
 
 StoreFactory = Callable[[], Store]
 

@@ -1,8 +1,8 @@
-"""A contract suite that any Store implementation can run (needs pytest).
+"""`StoreContract`: the behaviour every Store implementation must show.
 
-Subclass `StoreContract` in a test module and provide two fixtures: `store`
-(a fresh, empty store) and `store_factory` (a callable returning another client
-of the same storage, for races between clients):
+Subclass it in a test module and provide two fixtures: `store` (a fresh, empty
+store) and `store_factory` (a callable returning another client of the same
+storage, for races between clients):
 
 ```python
 from cloudmap.testing import StoreContract
@@ -14,27 +14,20 @@ class TestMyStore(StoreContract):
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from cloudmap._extras import install_hint
-
-try:
-    import pytest
-except ImportError as exc:  # a plain install: pytest comes with the dev extra
-    msg = f"cloudmap.testing needs pytest: {install_hint('dev')} or pip install pytest"
-    raise ImportError(msg, name="pytest") from exc
+import pytest
 
 from cloudmap.errors import (
-    CloudMapError,
     EtagMismatchError,
     KeyExistsError,
     KeySyncError,
 )
 from cloudmap.store import MAX_KEY_BYTES, Entry, Store
+from cloudmap.testing._race import race
 
-__all__ = ["StoreContract", "race"]
+__all__ = ["StoreContract"]
 
 VERBATIM_KEYS = [
     "plain",
@@ -48,21 +41,6 @@ VERBATIM_KEYS = [
     "trailing-space ",
     "~tilde",
 ]
-
-
-def race(n: int, fn: Callable[[int], object]) -> list[object]:
-    """Run `fn(i)` in `n` threads released together; return results or exceptions."""
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> object:
-        barrier.wait()
-        try:
-            return fn(i)
-        except CloudMapError as exc:
-            return exc
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def _entry(store: Store, key: str) -> Entry:
