@@ -40,6 +40,20 @@ class Recording(FaultyStore):
         return ops
 
 
+def _changed_remotely(pair: Pair) -> Pair:
+    """`here` writes "k"; `remote` then replaces it, so here's etag is stale."""
+    here, remote = pair
+    here["k"] = b"1"
+    remote.sync_with_cloud()
+    remote["k"] = b"2"
+    return here, remote
+
+
+def _assert_remote_value_kept(remote: CloudMapping[bytes]) -> None:
+    remote.sync_with_cloud("k")
+    assert remote["k"] == b"2"
+
+
 class MappingContract:
     """How a `CloudMapping` reads, writes and syncs over the store under test."""
 
@@ -63,10 +77,7 @@ class MappingContract:
 
     def test_read_of_a_held_key_changed_remotely_raises(self, pair: Pair) -> None:
         """`m[k]` conditions its GET on the held etag: a remote change raises."""
-        here, remote = pair
-        here["k"] = b"1"
-        remote.sync_with_cloud()
-        remote["k"] = b"2"
+        here, _ = _changed_remotely(pair)
         with pytest.raises(KeySyncError) as info:
             here["k"]
         assert not isinstance(info.value, KeyError)
@@ -110,14 +121,10 @@ class MappingContract:
 
     def test_write_of_a_held_key_changed_remotely_raises(self, pair: Pair) -> None:
         """`m[k] = v` replaces only the held etag: a remote change wins, here raises."""
-        here, remote = pair
-        here["k"] = b"1"
-        remote.sync_with_cloud()
-        remote["k"] = b"2"
+        here, remote = _changed_remotely(pair)
         with pytest.raises(EtagMismatchError):
             here["k"] = b"3"
-        remote.sync_with_cloud("k")
-        assert remote["k"] == b"2"
+        _assert_remote_value_kept(remote)
 
     def test_write_of_an_unknown_key_is_create_only(self, pair: Pair) -> None:
         """`m[k] = v` of a key not held creates it, or raises if it exists."""
@@ -141,14 +148,10 @@ class MappingContract:
 
     def test_delete_of_a_held_key_changed_remotely_raises(self, pair: Pair) -> None:
         """`del m[k]` deletes only the held etag: a remote change is kept."""
-        here, remote = pair
-        here["k"] = b"1"
-        remote.sync_with_cloud()
-        remote["k"] = b"2"
+        here, remote = _changed_remotely(pair)
         with pytest.raises(EtagMismatchError):
             del here["k"]
-        remote.sync_with_cloud("k")
-        assert remote["k"] == b"2"
+        _assert_remote_value_kept(remote)
 
     def test_delete_of_an_unknown_key_sends_nothing(
         self, pair: Pair, recorded: Recording
@@ -214,10 +217,7 @@ class MappingContract:
 
     def test_get_with_a_default_never_hides_a_conflict(self, pair: Pair) -> None:
         """`m.get(k, d)` raises on a remote change instead of returning `d`."""
-        here, remote = pair
-        here["k"] = b"1"
-        remote.sync_with_cloud()
-        remote["k"] = b"2"
+        here, _ = _changed_remotely(pair)
         with pytest.raises(KeySyncError):
             here.get("k", b"default")
         assert here.get("missing", b"default") == b"default"
