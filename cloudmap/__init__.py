@@ -83,11 +83,11 @@ _MOVED = {
     "ConfigError": "cloudmap.errors",
     "ContainerNotFoundError": "cloudmap.errors",
     "default_retry": "cloudmap.retry",
-    "Entry": "cloudmap.store",
+    "Entry": "cloudmap.stores",
     "Fault": "cloudmap.testing",
     "FaultyStore": "cloudmap.testing",
     "GCSStore": "cloudmap.stores",
-    "ListedKey": "cloudmap.store",
+    "ListedKey": "cloudmap.stores",
     "LocalStore": "cloudmap.stores",
     "MemoryStore": "cloudmap.stores",
     "MissingCredentialsError": "cloudmap.errors",
@@ -97,7 +97,7 @@ _MOVED = {
     "RepairReport": "cloudmap.replication",
     "RetryingStore": "cloudmap.retry",
     "S3Store": "cloudmap.stores",
-    "Store": "cloudmap.store",
+    "Store": "cloudmap.stores",
     "Verdict": "cloudmap.verify",
 }
 

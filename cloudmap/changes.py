@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from cloudmap._reserved import hidden
-from cloudmap.store import Store
+from cloudmap.stores._protocol import Store
 
 __all__ = ["Changes", "Stop", "list_changes", "watch"]
 

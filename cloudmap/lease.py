@@ -32,12 +32,12 @@ from cloudmap.errors import (
     LockLost,
     LockTimeout,
 )
-from cloudmap.store import validate_key
+from cloudmap.stores._protocol import replace_or_create, validate_key
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from cloudmap.store import Store
+    from cloudmap.stores._protocol import Store
 
 __all__ = ["LOCK_PREFIX", "Lease", "lock_object_key"]
 
@@ -227,8 +227,7 @@ class Lease:
         new = self._store.put(
             self._object_key,
             body.dumps(),
-            if_match=etag,
-            if_none_match=etag is None,
+            mode=replace_or_create(etag),
         )
         self._body, self._etag, self._deadline = body, new, sent + self._ttl
 

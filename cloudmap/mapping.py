@@ -25,7 +25,13 @@ from cloudmap.errors import BulkError, CodecError, EtagMismatchError, KeySyncErr
 from cloudmap.fencing import fence_metadata, refuse_fenced_retries
 from cloudmap.lease import Lease, lock_object_key
 from cloudmap.retry import DEFAULT, default_modify_retry, retrying_store
-from cloudmap.store import Entry, Store, folder_prefix, validate_key
+from cloudmap.stores._protocol import (
+    Entry,
+    Store,
+    folder_prefix,
+    replace_or_create,
+    validate_key,
+)
 from cloudmap.verify import require
 
 __all__ = ["CloudMapping"]
@@ -280,8 +286,7 @@ class CloudMapping(MutableMapping[str, V], Generic[V]):
             return self._store.put(
                 full,
                 data,
-                if_match=etag,
-                if_none_match=etag is None,
+                mode=replace_or_create(etag),
                 metadata={**self._metadata(), **(extra or {})},
             )
 

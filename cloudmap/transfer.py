@@ -8,7 +8,7 @@ match its journal entry is skipped without a request, so an interrupted copy
 resumes where it stopped, and a finished one costs two listings.
 
 Every destination write is conditional: create-only where the listing showed no
-object, `if_match` on the listed etag otherwise, so a key changed at the
+object, `Replace` of the listed etag otherwise, so a key changed at the
 destination during the copy is reported, never overwritten (unless it already
 holds exactly the bytes being copied, as after a retried partition).
 
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from cloudmap._reserved import reserved
 from cloudmap.errors import CloudMapError, KeySyncError
 from cloudmap.retry import WRITE_ID_METADATA_KEY
-from cloudmap.store import Entry, Store, folder_prefix
+from cloudmap.stores._protocol import Entry, Store, folder_prefix, replace_or_create
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -268,8 +268,7 @@ class _Copier:
             etag = self.destination.put(
                 full,
                 entry.data,
-                if_match=held,
-                if_none_match=held is None,
+                mode=replace_or_create(held),
                 metadata=entry.metadata,
             )
         except KeySyncError:

@@ -22,8 +22,7 @@ from cloudmap import (
 )
 from cloudmap.codecs import json
 from cloudmap.errors import ConfigError
-from cloudmap.store import Store
-from cloudmap.stores import MemoryStore
+from cloudmap.stores import MemoryStore, Store
 from cloudmap.testing import Call, FaultyStore
 from tests.conftest import StoreFactory
 

@@ -26,8 +26,7 @@ from cloudmap.errors import (
     ConfigError,
     ContainerNotFoundError,
 )
-from cloudmap.store import Store
-from cloudmap.stores import LocalStore
+from cloudmap.stores import LocalStore, Store
 
 StoreFactory = Callable[[], Store]
 Snapshot = dict[str, tuple[bytes, str, dict[str, str]]]

@@ -29,8 +29,7 @@ from cloudmap.codecs import (
 from cloudmap.config import read_config
 from cloudmap.errors import CodecError, ConfigError
 from cloudmap.rekey import rekey
-from cloudmap.store import Store
-from cloudmap.stores import LocalStore, MemoryStore
+from cloudmap.stores import LocalStore, MemoryStore, Store
 from cloudmap.testing import Call, FaultyStore
 from tests.test_cli import cli
 

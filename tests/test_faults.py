@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from cloudmap.errors import AccessDeniedError, EtagMismatchError, TransientStoreError
-from cloudmap.store import Store
+from cloudmap.stores import Replace, Store
 from cloudmap.testing import Call, Fault, FaultyStore, RandomFaults, faults
 
 
@@ -64,7 +64,7 @@ def test_timeout_after_hides_the_servers_refusal(store: Store) -> None:
     store.put("k", b"2")
     faulty = FaultyStore(store, lambda _: Fault.TIMEOUT_AFTER)
     with pytest.raises(TransientStoreError) as info:
-        faulty.put("k", b"3", if_match=etag)
+        faulty.put("k", b"3", mode=Replace(etag))
     assert isinstance(info.value.__context__, EtagMismatchError)
 
 

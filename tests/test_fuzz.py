@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 from cloudmap import CloudMapping
 from cloudmap.codecs import Codec, json, raw, text, zlib
 from cloudmap.errors import CodecError, NotSupportedError
-from cloudmap.store import MAX_KEY_BYTES, Store, validate_key
-from cloudmap.stores import MemoryStore
+from cloudmap.stores import MAX_KEY_BYTES, MemoryStore, Store, validate_key
 
 StoreFactory = Callable[[], Store]
 

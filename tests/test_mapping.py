@@ -13,7 +13,7 @@ from cloudmap import (
 )
 from cloudmap.codecs import CODEC_METADATA_KEY, json, pickle, zlib
 from cloudmap.errors import CodecError
-from cloudmap.store import Store
+from cloudmap.stores import Store
 from tests.conftest import StoreFactory
 
 

@@ -20,8 +20,7 @@ import pytest
 
 from cloudmap import BulkError, CloudMapError, CloudMapping, LocalMapping, codecs
 from cloudmap.errors import CodecError
-from cloudmap.store import Store
-from cloudmap.stores import LocalStore, S3Store
+from cloudmap.stores import LocalStore, S3Store, Store
 from devtools.emulators import AZURITE_KEY
 
 StoreFactory = Callable[[], Store]

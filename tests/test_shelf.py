@@ -11,7 +11,7 @@ import pytest
 import cloudmap
 from cloudmap import BulkError, KeySyncError, ReadOnlyError, StoreError
 from cloudmap.errors import CodecError
-from cloudmap.store import Store
+from cloudmap.stores import Store
 
 REFERENCE = {"key1": "value1", "key2": 2, "key3": (1, 2, 3)}
 

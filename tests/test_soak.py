@@ -19,8 +19,7 @@ from cloudmap import CloudMapping, codecs
 from cloudmap.errors import CloudMapError
 from cloudmap.replication import ReplicatedMapping
 from cloudmap.retry import retry_policy
-from cloudmap.store import Store
-from cloudmap.stores import LocalStore, MemoryStore
+from cloudmap.stores import LocalStore, MemoryStore, Store
 from cloudmap.testing import Fault, FaultyStore, RandomFaults
 
 StoreFactory = Callable[[], Store]

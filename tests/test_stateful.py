@@ -20,8 +20,7 @@ from hypothesis.stateful import (
 
 from cloudmap import CloudMapping, KeyExistsError
 from cloudmap.codecs import json
-from cloudmap.store import Store
-from cloudmap.stores import LocalStore, MemoryStore
+from cloudmap.stores import LocalStore, MemoryStore, Store
 from cloudmap.testing.stateful import GAPS, StoreStateMachine
 
 KEYS = st.sampled_from(["a", "b", "dir/c", "é d"])
@@ -167,8 +166,9 @@ def test_store_machine_finds_a_store_that_ignores_create_only() -> None:
     """A store that overwrites on a create-only write fails the machine."""
 
     class Careless(MemoryStore):
-        def put(self, key, data, *, if_match=None, if_none_match=False, metadata=None):  # type: ignore[no-untyped-def]
-            return super().put(key, data, if_match=if_match, metadata=metadata)
+        def put(self, key, data, *, mode="overwrite", metadata=None):  # type: ignore[no-untyped-def]
+            careless = "overwrite" if mode == "create" else mode
+            return super().put(key, data, mode=careless, metadata=metadata)
 
     with pytest.raises(AssertionError):
         run_state_machine_as_test(

@@ -20,8 +20,7 @@ from cloudmap import CloudMapping
 from cloudmap.cli import main
 from cloudmap.config import mapping_from_config, read_config
 from cloudmap.errors import ConfigError, NotSupportedError, StoreError
-from cloudmap.store import Store
-from cloudmap.stores import MemoryStore
+from cloudmap.stores import MemoryStore, Store
 from cloudmap.stores.s3 import S3Store
 from cloudmap.targets import memory_store
 from cloudmap.testing import Call, Fault, FaultyStore

@@ -15,7 +15,7 @@ import pytest
 
 from cloudmap.errors import EtagMismatchError, KeyExistsError, KeySyncError
 from cloudmap.mapping import CloudMapping
-from cloudmap.store import Store
+from cloudmap.stores import Store
 from cloudmap.testing.faults import Call, FaultyStore
 
 __all__ = ["MappingContract"]

@@ -20,7 +20,7 @@ def race(n: int, fn: Callable[[int], object]) -> list[object]:
     Examples:
         >>> from cloudmap.stores import MemoryStore
         >>> store = MemoryStore()
-        >>> outcomes = race(4, lambda i: store.put("k", b"%d" % i, if_none_match=True))
+        >>> outcomes = race(4, lambda i: store.put("k", b"%d" % i, mode="create"))
         >>> sum(isinstance(o, str) for o in outcomes)
         1
     """

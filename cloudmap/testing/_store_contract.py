@@ -14,9 +14,6 @@ class TestMyStore(StoreContract):
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
 from cloudmap.errors import (
@@ -24,8 +21,8 @@ from cloudmap.errors import (
     KeyExistsError,
     KeySyncError,
 )
-from cloudmap.store import MAX_KEY_BYTES, Entry, Store
-from cloudmap.testing._race import race
+from cloudmap.stores import MAX_KEY_BYTES, Replace, Store
+from cloudmap.testing._store_reads import ReadsContract, entry_of
 
 __all__ = ["StoreContract"]
 
@@ -43,13 +40,7 @@ VERBATIM_KEYS = [
 ]
 
 
-def _entry(store: Store, key: str) -> Entry:
-    entry = store.get(key)
-    assert entry is not None, f"{key!r} missing from {store.name}"
-    return entry
-
-
-class StoreContract:
+class StoreContract(ReadsContract):
     """Behaviour every Store must show; MemoryStore is the reference."""
 
     # -- basic reads and writes ----------------------------------------------
@@ -61,7 +52,7 @@ class StoreContract:
     def test_put_then_get_returns_bytes_and_same_etag(self, store: Store) -> None:
         """A write's etag is the one a later read reports."""
         etag = store.put("k", b"value")
-        entry = _entry(store, "k")
+        entry = entry_of(store, "k")
         assert entry.data == b"value"
         assert entry.etag == etag
         assert not entry.not_modified
@@ -69,19 +60,19 @@ class StoreContract:
     def test_metadata_round_trips(self, store: Store) -> None:
         """Metadata given to put comes back from get."""
         store.put("k", b"v", metadata={"cloudmap-codec": "json|zlib"})
-        assert _entry(store, "k").metadata.get("cloudmap-codec") == "json|zlib"
+        assert entry_of(store, "k").metadata.get("cloudmap-codec") == "json|zlib"
 
     @pytest.mark.parametrize("data", [b"", bytes(range(256)) * 4])
     def test_empty_and_binary_values(self, store: Store, data: bytes) -> None:
         """Zero-byte and arbitrary binary values are stored exactly."""
         store.put("bin", data)
-        assert _entry(store, "bin").data == data
+        assert entry_of(store, "bin").data == data
 
     @pytest.mark.parametrize("key", VERBATIM_KEYS)
     def test_keys_are_stored_verbatim(self, store: Store, key: str) -> None:
         """Unicode, spaces and URL characters in keys survive a round trip."""
         store.put(key, key.encode())
-        assert _entry(store, key).data == key.encode()
+        assert entry_of(store, key).data == key.encode()
         assert [item.key for item in store.list()] == [key]
 
     def test_longest_key_is_accepted(self, store: Store) -> None:
@@ -89,7 +80,7 @@ class StoreContract:
         key = "/".join(["x" * 200] * 5)
         key += "y" * (MAX_KEY_BYTES - len(key))
         store.put(key, b"v")
-        assert _entry(store, key).data == b"v"
+        assert entry_of(store, key).data == b"v"
 
     @pytest.mark.parametrize(
         ("key", "error"),
@@ -110,57 +101,81 @@ class StoreContract:
             store.put(key, b"v")  # type: ignore[arg-type]
         assert list(store.list()) == []
 
+    @pytest.mark.parametrize(
+        ("mode", "error"),
+        [
+            ("bogus", ValueError),
+            ("Create", ValueError),
+            (None, TypeError),
+            (True, TypeError),
+            (Replace(""), ValueError),
+        ],
+    )
+    def test_invalid_mode_is_refused_before_any_write(
+        self, store: Store, mode: object, error: type[Exception]
+    ) -> None:
+        """A bad put mode raises naming the store and the accepted modes; no write."""
+        etag = store.put("k", b"1")
+        with pytest.raises(error) as info:
+            store.put("k", b"2", mode=mode)  # type: ignore[arg-type]
+        assert store.name in str(info.value)
+        if not isinstance(mode, Replace):
+            assert "'create', 'overwrite' or Replace(etag)" in str(info.value)
+        with pytest.raises(error):
+            store.put("new", b"2", mode=mode)  # type: ignore[arg-type]
+        assert [(k.key, k.etag) for k in store.list()] == [("k", etag)]
+
     # -- create-only writes --------------------------------------------------
 
     def test_create_only_write_succeeds_on_missing_key(self, store: Store) -> None:
-        """if_none_match=True writes a key that does not exist."""
-        etag = store.put("k", b"1", if_none_match=True)
-        assert _entry(store, "k").etag == etag
+        """mode="create" writes a key that does not exist."""
+        etag = store.put("k", b"1", mode="create")
+        assert entry_of(store, "k").etag == etag
 
     def test_create_only_write_refuses_existing_key(self, store: Store) -> None:
         """A create-only write of an existing key raises KeyExistsError, keeps value."""
         etag = store.put("k", b"1")
         with pytest.raises(KeyExistsError) as info:
-            store.put("k", b"2", if_none_match=True)
+            store.put("k", b"2", mode="create")
         assert isinstance(info.value, KeySyncError)
         assert not isinstance(info.value, KeyError)
         assert info.value.key == "k"
-        entry = _entry(store, "k")
+        entry = entry_of(store, "k")
         assert (entry.data, entry.etag) == (b"1", etag)
 
     # -- replace -----------------------------------------------------------------
 
     def test_replace_with_current_etag(self, store: Store) -> None:
-        """if_match with the current etag replaces the value and gives a new etag."""
+        """Replace(current etag) replaces the value and gives a new etag."""
         first = store.put("k", b"1")
-        second = store.put("k", b"2", if_match=first)
-        entry = _entry(store, "k")
+        second = store.put("k", b"2", mode=Replace(first))
+        entry = entry_of(store, "k")
         assert (entry.data, entry.etag) == (b"2", second)
         assert second != first
 
     def test_replace_with_stale_etag_is_refused(self, store: Store) -> None:
-        """if_match with an old etag raises EtagMismatchError and changes nothing."""
+        """Replace(old etag) raises EtagMismatchError and changes nothing."""
         first = store.put("k", b"1")
-        second = store.put("k", b"2", if_match=first)
+        second = store.put("k", b"2", mode=Replace(first))
         with pytest.raises(EtagMismatchError) as info:
-            store.put("k", b"3", if_match=first)
+            store.put("k", b"3", mode=Replace(first))
         assert info.value.key == "k"
-        entry = _entry(store, "k")
+        entry = entry_of(store, "k")
         assert (entry.data, entry.etag) == (b"2", second)
 
     def test_replace_of_deleted_key_is_refused(self, store: Store) -> None:
-        """if_match on a key deleted meanwhile raises EtagMismatchError, no write."""
+        """Replace(etag) of a key deleted meanwhile raises EtagMismatchError."""
         etag = store.put("k", b"1")
         store.delete("k")
         with pytest.raises(EtagMismatchError):
-            store.put("k", b"2", if_match=etag)
+            store.put("k", b"2", mode=Replace(etag))
         assert store.get("k") is None
 
     def test_unconditional_put_overwrites(self, store: Store) -> None:
         """A put with no precondition replaces whatever is there."""
         store.put("k", b"1")
         store.put("k", b"2")
-        assert _entry(store, "k").data == b"2"
+        assert entry_of(store, "k").data == b"2"
 
     def test_etag_changes_when_bytes_change(self, store: Store) -> None:
         """Writing different bytes always gives a different etag."""
@@ -181,10 +196,10 @@ class StoreContract:
     def test_delete_with_stale_etag_is_refused(self, store: Store) -> None:
         """delete(if_match=old) raises EtagMismatchError and keeps the value."""
         first = store.put("k", b"1")
-        store.put("k", b"2", if_match=first)
+        store.put("k", b"2", mode=Replace(first))
         with pytest.raises(EtagMismatchError):
             store.delete("k", if_match=first)
-        assert _entry(store, "k").data == b"2"
+        assert entry_of(store, "k").data == b"2"
 
     def test_delete_of_missing_key_is_a_no_op(self, store: Store) -> None:
         """An unconditional delete of a missing key succeeds and changes nothing."""
@@ -197,101 +212,3 @@ class StoreContract:
         store.delete("k")
         with pytest.raises(EtagMismatchError):
             store.delete("k", if_match=etag)
-
-    # -- conditional reads ---------------------------------------------------------
-
-    def test_get_if_match_current(self, store: Store) -> None:
-        """get(if_match=current) returns the value."""
-        etag = store.put("k", b"1")
-        entry = store.get("k", if_match=etag)
-        assert entry is not None
-        assert entry.data == b"1"
-
-    def test_get_if_match_stale_is_refused(self, store: Store) -> None:
-        """get(if_match=old) raises EtagMismatchError naming the key."""
-        first = store.put("k", b"1")
-        store.put("k", b"2", if_match=first)
-        with pytest.raises(EtagMismatchError) as info:
-            store.get("k", if_match=first)
-        assert info.value.key == "k"
-
-    def test_get_if_match_of_deleted_key_is_refused(self, store: Store) -> None:
-        """get(if_match=...) of a deleted key raises EtagMismatchError, not None."""
-        etag = store.put("k", b"1")
-        store.delete("k")
-        with pytest.raises(EtagMismatchError):
-            store.get("k", if_match=etag)
-
-    def test_get_if_none_match_unchanged_is_not_modified(self, store: Store) -> None:
-        """get(if_none_match=current) reports not_modified without the body."""
-        etag = store.put("k", b"payload")
-        entry = store.get("k", if_none_match=etag)
-        assert entry is not None
-        assert entry.not_modified
-        assert entry.etag == etag
-
-    def test_get_if_none_match_changed_returns_value(self, store: Store) -> None:
-        """get(if_none_match=old) of a changed key returns the new value."""
-        first = store.put("k", b"1")
-        second = store.put("k", b"2", if_match=first)
-        entry = store.get("k", if_none_match=first)
-        assert entry is not None
-        assert not entry.not_modified
-        assert (entry.data, entry.etag) == (b"2", second)
-
-    # -- listing ---------------------------------------------------------------------
-
-    def test_list_reports_every_key_with_its_etag(self, store: Store) -> None:
-        """A listing gives each key once, with the etag its write returned."""
-        written = {key: store.put(key, b"x") for key in ("a", "b/c", "b/d", "e f")}
-        listed = {item.key: item.etag for item in store.list()}
-        assert listed == written
-
-    def test_list_prefix_isolates_keys(self, store: Store) -> None:
-        """list(prefix) yields only keys starting with the prefix."""
-        for key in ("jobs/1", "jobs/2", "jobsx", "other/1"):
-            store.put(key, b"x")
-        assert sorted(item.key for item in store.list("jobs/")) == ["jobs/1", "jobs/2"]
-        assert sorted(item.key for item in store.list("jobs")) == [
-            "jobs/1",
-            "jobs/2",
-            "jobsx",
-        ]
-        assert list(store.list("nothing/")) == []
-
-    def test_list_pages_past_a_thousand_keys(self, store: Store) -> None:
-        """A listing of 2,500 keys returns all of them (several pages on S3)."""
-        keys = [f"many/{i:05d}" for i in range(2500)]
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            list(pool.map(lambda key: store.put(key, b""), keys))
-        assert sorted(item.key for item in store.list("many/")) == keys
-
-    # -- races -----------------------------------------------------------------------
-
-    def test_racing_creates_have_exactly_one_winner(
-        self, store: Store, store_factory: Callable[[], Store]
-    ) -> None:
-        """16 clients creating one key at once: one succeeds, 15 get KeyExistsError."""
-        clients = [store_factory() for _ in range(4)]
-        outcomes = race(
-            16,
-            lambda i: clients[i % 4].put("claim", str(i).encode(), if_none_match=True),
-        )
-        winners = [o for o in outcomes if isinstance(o, str)]
-        losers = [o for o in outcomes if isinstance(o, KeyExistsError)]
-        assert (len(winners), len(losers)) == (1, 15), outcomes
-        assert _entry(store, "claim").etag == winners[0]
-
-    def test_racing_replaces_have_exactly_one_winner(
-        self, store: Store, store_factory: Callable[[], Store]
-    ) -> None:
-        """8 clients replacing one etag at once: one wins, 7 get EtagMismatchError."""
-        etag = store.put("token", b"start")
-        clients = [store_factory() for _ in range(4)]
-        outcomes = race(
-            8, lambda i: clients[i % 4].put("token", str(i).encode(), if_match=etag)
-        )
-        winners = [o for o in outcomes if isinstance(o, str)]
-        losers = [o for o in outcomes if isinstance(o, EtagMismatchError)]
-        assert (len(winners), len(losers)) == (1, 7), outcomes
-        assert _entry(store, "token").etag == winners[0]

@@ -41,7 +41,7 @@ from hypothesis.stateful import (  # noqa: E402
 )
 
 from cloudmap.errors import KeySyncError  # noqa: E402
-from cloudmap.store import Entry, Store  # noqa: E402
+from cloudmap.stores import Entry, PutMode, Replace, Store  # noqa: E402
 from cloudmap.stores.memory import MemoryStore  # noqa: E402
 
 __all__ = ["GAPS", "StoreStateMachine"]
@@ -80,12 +80,6 @@ def _seen(entry: Entry | None) -> object:
     return entry.data, entry.metadata.get(META)
 
 
-def _put(store: Store, key: str, data: bytes, mode: str, etag: str | None) -> str:
-    if mode == "create":
-        return store.put(key, data, if_none_match=True, metadata={META: "c"})
-    return store.put(key, data, if_match=etag, metadata={META: mode})
-
-
 class StoreStateMachine(RuleBasedStateMachine):
     """Drives `store` and a `MemoryStore` with the same calls; they must agree.
 
@@ -115,18 +109,17 @@ class StoreStateMachine(RuleBasedStateMachine):
     def _data(self, data: bytes) -> bytes:
         return data + b"#%d" % next(self.counter)
 
-    def _both(self, key: str, mode: str, data: bytes, old: Written | None) -> object:
+    def _both(
+        self, key: str, data: bytes, mode: PutMode, model_mode: PutMode
+    ) -> object:
+        """Write to both, each with its own etag; record or compare the outcome."""
         data = self._data(data)
-        full = self.prefix + key
+        meta = {META: "replace" if isinstance(mode, Replace) else mode}
         got = _outcome(
-            lambda: _put(
-                self.store, full, data, mode, None if old is None else old.etag
-            )
+            lambda: self.store.put(self.prefix + key, data, mode=mode, metadata=meta)
         )
         expected = _outcome(
-            lambda: _put(
-                self.model, key, data, mode, None if old is None else old.model_etag
-            )
+            lambda: self.model.put(key, data, mode=model_mode, metadata=meta)
         )
         assert isinstance(got, str) == isinstance(expected, str), (got, expected)
         if not isinstance(got, str):
@@ -139,17 +132,17 @@ class StoreStateMachine(RuleBasedStateMachine):
     @rule(target=written, key=KEYS, data=DATA)
     def overwrite(self, key: str, data: bytes) -> object:
         """An unconditional write."""
-        return self._both(key, "overwrite", data, None)
+        return self._both(key, data, "overwrite", "overwrite")
 
     @rule(target=written, key=KEYS, data=DATA)
     def create(self, key: str, data: bytes) -> object:
         """A create-only write: both create, or both refuse."""
-        return self._both(key, "create", data, None)
+        return self._both(key, data, "create", "create")
 
     @rule(target=written, old=written, data=DATA)
     def replace(self, old: Written, data: bytes) -> object:
         """A write conditioned on an etag that may be current or stale."""
-        return self._both(old.key, "replace", data, old)
+        return self._both(old.key, data, Replace(old.etag), Replace(old.model_etag))
 
     @rule(key=KEYS)
     def get(self, key: str) -> None:

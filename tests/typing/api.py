@@ -19,8 +19,16 @@ from cloudmap import (
 )
 from cloudmap.cache import CacheSpec
 from cloudmap.changes import Changes
-from cloudmap.store import Store
-from cloudmap.stores import AzureBlobStore, GCSStore, LocalStore, MemoryStore, S3Store
+from cloudmap.stores import (
+    AzureBlobStore,
+    GCSStore,
+    LocalStore,
+    MemoryStore,
+    PutMode,
+    Replace,
+    S3Store,
+    Store,
+)
 from cloudmap.verify import Verdict
 
 
@@ -34,6 +42,14 @@ def every_store_is_a_store() -> list[Store]:
     )
     gcs: Store = GCSStore("bucket", project="p")
     return [memory, local, s3, azure, gcs]
+
+
+def write_modes(store: Store) -> list[str]:
+    """A write says its condition in one `mode` argument."""
+    created = store.put("k", b"1", mode="create")
+    replaced = store.put("k", b"2", mode=Replace(created))
+    mode: PutMode = "overwrite"
+    return [created, replaced, store.put("k", b"3", mode=mode)]
 
 
 def mappings_are_typed(store: Store) -> int:
