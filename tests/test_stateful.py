@@ -8,7 +8,7 @@ import sys
 import tempfile
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -20,7 +20,7 @@ from hypothesis.stateful import (
 
 from cloudmap import CloudMapping, KeyExistsError
 from cloudmap.codecs import json
-from cloudmap.stores import LocalStore, MemoryStore, Store
+from cloudmap.stores import ListedKey, LocalStore, MemoryStore, Replace, Store
 from cloudmap.testing.stateful import GAPS, StoreStateMachine
 
 KEYS = st.sampled_from(["a", "b", "dir/c", "é d"])
@@ -157,22 +157,51 @@ def test_store_behaves_like_memory_store(
             max_examples=STORE_EXAMPLES.get(provider, EMULATOR_EXAMPLES),
             stateful_step_count=15,
             deadline=None,
-            suppress_health_check=[HealthCheck.function_scoped_fixture],
         ),
     )
 
 
-def test_store_machine_finds_a_store_that_ignores_create_only() -> None:
-    """A store that overwrites on a create-only write fails the machine."""
+class IgnoresCreate(MemoryStore):
+    """Overwrites on a create-only write."""
 
-    class Careless(MemoryStore):
-        def put(self, key, data, *, mode="overwrite", metadata=None):  # type: ignore[no-untyped-def]
-            careless = "overwrite" if mode == "create" else mode
-            return super().put(key, data, mode=careless, metadata=metadata)
+    def put(self, key, data, *, mode="overwrite", metadata=None):  # type: ignore[no-untyped-def]
+        careless = "overwrite" if mode == "create" else mode
+        return super().put(key, data, mode=careless, metadata=metadata)
 
+
+class IgnoresStaleEtags(MemoryStore):
+    """Overwrites on a write conditioned on an etag, stale or not."""
+
+    def put(self, key, data, *, mode="overwrite", metadata=None):  # type: ignore[no-untyped-def]
+        careless = "overwrite" if isinstance(mode, Replace) else mode
+        return super().put(key, data, mode=careless, metadata=metadata)
+
+
+class ListsStaleEtags(MemoryStore):
+    """Lists every key with the etag of its first write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first: dict[str, str] = {}
+
+    def put(self, key, data, *, mode="overwrite", metadata=None):  # type: ignore[no-untyped-def]
+        etag = super().put(key, data, mode=mode, metadata=metadata)
+        self.first.setdefault(key, etag)
+        return etag
+
+    def list(self, prefix=""):  # type: ignore[no-untyped-def]
+        for item in super().list(prefix):
+            yield ListedKey(item.key, self.first.get(item.key, item.etag))
+
+
+@pytest.mark.parametrize(
+    "careless", [IgnoresCreate, IgnoresStaleEtags, ListsStaleEtags]
+)
+def test_store_machine_finds_a_careless_store(careless: type[MemoryStore]) -> None:
+    """A store that breaks a condition or lists stale etags fails the machine."""
     with pytest.raises(AssertionError):
         run_state_machine_as_test(
-            lambda: StoreStateMachine(Careless()),
+            lambda: StoreStateMachine(careless()),
             settings=settings(max_examples=200, deadline=None, database=None),
         )
 
