@@ -71,7 +71,7 @@ __all__ = [
     "verify",
 ]
 
-# Names that left the top level in 0.x: each still resolves, with a
+# Names that left the top level: each still resolves, with a
 # DeprecationWarning naming its module, until the next release removes it.
 _MOVED = {
     "AccessDeniedError": "cloudmap.errors",
