@@ -18,7 +18,7 @@ from cloudmap.errors import (
     TransientStoreError,
     conflict,
 )
-from cloudmap.stores._common import TRANSIENT_STATUSES, may_have_applied
+from cloudmap.stores._common import TRANSIENT_STATUSES, causes, may_have_applied
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -28,16 +28,6 @@ __all__ = ["ObjectMissingError", "map_gcs_errors"]
 
 class ObjectMissingError(Exception):
     """An unconditional request found no object (a plain 404): not an error."""
-
-
-def _links(exc: BaseException) -> Iterator[BaseException]:
-    """`exc`, then its causes (requests wraps urllib3's error, which wraps the OS's)."""
-    seen: set[int] = set()
-    link: BaseException | None = exc
-    while link is not None and id(link) not in seen:
-        seen.add(id(link))
-        yield link
-        link = link.__cause__ or link.__context__
 
 
 def _may_have_applied(exc: BaseException) -> bool:
@@ -57,7 +47,7 @@ def _may_have_applied(exc: BaseException) -> bool:
         url_exc.NewConnectionError,  # refused, or the name did not resolve
         url_exc.ConnectTimeoutError,
     )
-    for link in _links(exc):
+    for link in causes(exc):
         if isinstance(link, unsent):
             return False
         if isinstance(link, gexc.GoogleAPICallError) and isinstance(link.code, int):
