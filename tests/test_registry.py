@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 import cloudmap
-from cloudmap import ConfigError, LocalStore, MemoryStore, MissingDependencyError
+from cloudmap.errors import ConfigError, MissingDependencyError
 from cloudmap.stores import (
+    LocalStore,
+    MemoryStore,
     provider_for_ini,
     provider_for_scheme,
     providers,
