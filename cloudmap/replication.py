@@ -327,7 +327,7 @@ Latest = tuple[bytes, Any] | CodecError
 def _latest(replica: CloudMapping[Any], key: str) -> Latest:
     """`key` in `replica`, read through the mapping whatever etag it held."""
     try:
-        found = replica._latest(key)  # noqa: SLF001 - the replica's own read path
+        found = replica.latest(key)
     except CodecError as exc:
         return exc
     return _ABSENT if found is None else found
