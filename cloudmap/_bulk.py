@@ -1,8 +1,8 @@
 """The bulk runner: one call per key on a thread pool, failures reported together.
 
 `run_many` serves the mapping's bulk methods (the `Bulk` base of
-`CloudMapping`, on a pool the mapping keeps) and `copy_keys` and `rekey` (on a
-pool per run).
+`CloudMapping`, on a pool the mapping keeps), and through `run_each`,
+`copy_keys` and `rekey` (on a pool per run).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from cloudmap.stores.prefixed import PrefixedStore
 
-__all__ = ["Bulk", "LazyPool", "run_many"]
+__all__ = ["Bulk", "LazyPool", "run_each", "run_many"]
 
 R = TypeVar("R")
 V = TypeVar("V")
@@ -46,6 +46,23 @@ def run_many(
     if errors:
         raise BulkError(errors, results=results)
     return results
+
+
+def run_each(keys: Iterable[str], fn: Callable[[str], object], workers: int) -> None:
+    """Run `fn(key)` for every key on `workers` new threads.
+
+    For callers whose `fn` reports each key's failure itself: an exception
+    escaping it (a defect, an interrupt) is raised as it was, once every call
+    has ended; the first key's when several did.
+    """
+    failure: BaseException | None = None
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            run_many(keys, fn, pool)
+    except BulkError as exc:
+        failure = next(iter(exc.errors.values()))
+    if failure is not None:
+        raise failure
 
 
 class LazyPool:
