@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from cloudmap._sentinels import ABSENT, NO_DEFAULT
 from cloudmap.codecs import Codec, json, pickle, zlib
 from cloudmap.fencing import fence_metadata, refuse_fenced_retries
 from cloudmap.lease import Lease, lock_object_key
@@ -28,26 +29,9 @@ if TYPE_CHECKING:
     from cloudmap.store import Store
     from cloudmap.stores.prefixed import PrefixedStore
 
-__all__ = ["ABSENT", "NO_DEFAULT", "Coordination"]
+__all__ = ["Coordination"]
 
 V = TypeVar("V")
-
-
-class Sentinel:
-    """A marker value with a readable repr; one per meaning."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return self._name
-
-
-NO_DEFAULT: Any = Sentinel("<no default>")
-"""`pop` and `modify` were given no default: a missing key raises KeyError."""
-
-ABSENT: Any = Sentinel("<absent>")
-"""A blind read found no object."""
 
 
 class Coordination(MutableMapping[str, V]):

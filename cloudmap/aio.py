@@ -21,11 +21,9 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from cloudmap.changes import Changes
-from cloudmap.config import mapping_from_config
-from cloudmap.errors import ConfigError
+from cloudmap._aio_open import open_mapping
+from cloudmap.changes import Changes, check_polling
 from cloudmap.mapping import CloudMapping
-from cloudmap.shelf import _codec, _is_config, open_for_mapping
 from cloudmap.store import Store
 
 if TYPE_CHECKING:
@@ -198,12 +196,7 @@ class AsyncCloudMapping(Generic[V]):
         Raises:
             ValueError: `interval` is negative or `jitter` is outside [0, 1).
         """
-        if interval < 0 or not 0 <= jitter < 1:
-            msg = (
-                "watch needs interval >= 0 and 0 <= jitter < 1, "
-                f"not {interval}, {jitter}"
-            )
-            raise ValueError(msg)
+        check_polling(interval, jitter)
         spread = random.Random()  # noqa: S311 - spreads polls, not a secret
         running = stop if stop is not None else asyncio.Event()
         while not running.is_set():
@@ -283,38 +276,6 @@ async def open_async(
             providers (replication has no async facade) or comes with options.
     """
     loop = asyncio.get_running_loop()
-    opener = functools.partial(_open_mapping, target, codec, create, options)
+    opener = functools.partial(open_mapping, target, codec, create, options)
     mapping = await loop.run_in_executor(None, opener)
     return AsyncCloudMapping(mapping, max_workers=max_workers)
-
-
-def _open_mapping(
-    target: str | os.PathLike[str] | Store,
-    codec: str | Codec,
-    create: bool,
-    options: dict[str, Any],
-) -> CloudMapping[Any]:
-    chain = _codec(codec, None)
-    if isinstance(target, Store):
-        return CloudMapping(target, codec=chain, **options)
-    if _is_config(os.fspath(target)):
-        if options:
-            msg = f"{os.fspath(target)}: mapping options come from the ini file"
-            raise ConfigError(msg)
-        mapping = mapping_from_config(target, codec=chain, create=create)
-        if not isinstance(mapping, CloudMapping):
-            close = getattr(mapping, "close", None)
-            if close is not None:
-                close()
-            msg = (
-                f"{os.fspath(target)}: several providers; replicated configs have "
-                "no async facade, open them with cloudmap.open()"
-            )
-            raise ConfigError(msg)
-        return mapping
-    store, arguments = open_for_mapping(os.fspath(target), chain, create=create)
-    try:
-        return CloudMapping(store, **(arguments | options))
-    except BaseException:
-        store.close()
-        raise

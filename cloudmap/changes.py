@@ -21,7 +21,15 @@ from cloudmap._reserved import hidden
 from cloudmap.store import validate_key
 from cloudmap.stores.prefixed import PrefixedStore
 
-__all__ = ["Changes", "Stop", "Synchronised", "list_changes", "visible", "watch"]
+__all__ = [
+    "Changes",
+    "Stop",
+    "Synchronised",
+    "check_polling",
+    "list_changes",
+    "visible",
+    "watch",
+]
 
 V = TypeVar("V")
 
@@ -127,6 +135,17 @@ def _stopped(stop: Stop) -> bool:
     return stop()
 
 
+def check_polling(interval: float, jitter: float) -> None:
+    """Refuse a watch's polling interval and jitter unless usable.
+
+    Raises:
+        ValueError: `interval` is negative or `jitter` is outside [0, 1).
+    """
+    if interval < 0 or not 0 <= jitter < 1:
+        msg = f"watch needs interval >= 0 and 0 <= jitter < 1, not {interval}, {jitter}"
+        raise ValueError(msg)
+
+
 def watch(
     poll: Callable[[], Changes],
     *,
@@ -144,9 +163,7 @@ def watch(
     Raises:
         ValueError: `interval` is negative or `jitter` is outside [0, 1).
     """
-    if interval < 0 or not 0 <= jitter < 1:
-        msg = f"watch needs interval >= 0 and 0 <= jitter < 1, not {interval}, {jitter}"
-        raise ValueError(msg)
+    check_polling(interval, jitter)
     pause: Callable[[float], object] = time.sleep
     if sleep is not None:
         pause = sleep

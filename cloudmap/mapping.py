@@ -15,8 +15,8 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cloudmap._bulk import Bulk, LazyPool
-from cloudmap._coordination import ABSENT
 from cloudmap._etags import EtagTable
+from cloudmap._sentinels import ABSENT
 from cloudmap._tagged import TaggedCodec
 from cloudmap.cache import CacheSpec, ValueCache, make_cache
 from cloudmap.changes import Synchronised
