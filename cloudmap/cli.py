@@ -31,6 +31,7 @@ from cloudmap._progress import Progress as _Progress
 from cloudmap._version import __version__
 from cloudmap.config import mapping_from_config, read_config
 from cloudmap.errors import CloudMapError, ConfigError
+from cloudmap.stores.prefixed import PrefixedStore
 from cloudmap.targets import open_store, parse_target
 from cloudmap.verify import Verdict, probe_store
 
@@ -105,11 +106,17 @@ def _opened(target: str, **options: bool) -> Iterator[tuple[Store, str]]:
         store.close()
 
 
+@contextlib.contextmanager
+def _scoped(target: str, **options: bool) -> Iterator[PrefixedStore]:
+    """The target's store seen through its prefix, closed on exit."""
+    with _opened(target, **options) as (store, prefix):
+        yield PrefixedStore(store, prefix)
+
+
 def _ls(args: argparse.Namespace) -> int:
-    with _opened(args.target) as (store, prefix):
+    with _scoped(args.target) as store:
         items = [
-            {"key": item.key[len(prefix) :], "etag": item.etag}
-            for item in store.list(prefix + args.prefix)
+            {"key": item.key, "etag": item.etag} for item in store.list(args.prefix)
         ]
     if args.json:
         _emit(args, items, "")
@@ -122,8 +129,8 @@ def _ls(args: argparse.Namespace) -> int:
 
 
 def _get(args: argparse.Namespace) -> int:
-    with _opened(args.target) as (store, prefix):
-        entry = store.get(prefix + args.key)
+    with _scoped(args.target) as store:
+        entry = store.get(args.key)
     if entry is None:
         raise NotFoundError(f"key {args.key!r} not found in {args.target}")
     if args.output is not None:
@@ -155,23 +162,23 @@ def _put(args: argparse.Namespace) -> int:
         )
     except OSError as exc:
         raise _bad_path("read", args.file, exc) from exc
-    with _opened(args.target, write=True) as (store, prefix):
+    with _scoped(args.target, write=True) as store:
         etag = store.put(
-            prefix + args.key, data, if_match=args.if_match, if_none_match=args.create
+            args.key, data, if_match=args.if_match, if_none_match=args.create
         )
     _emit(args, {"key": args.key, "etag": etag, "size": len(data)}, etag)
     return EXIT_OK
 
 
 def _rm(args: argparse.Namespace) -> int:
-    with _opened(args.target, write=True) as (store, prefix):
+    with _scoped(args.target, write=True) as store:
         etag = args.if_match
         if etag is None:
-            entry = store.get(prefix + args.key)
+            entry = store.get(args.key)
             if entry is None:
                 raise NotFoundError(f"key {args.key!r} not found in {args.target}")
             etag = entry.etag
-        store.delete(prefix + args.key, if_match=etag)
+        store.delete(args.key, if_match=etag)
     _emit(args, {"key": args.key, "deleted": True}, f"deleted {args.key}")
     return EXIT_OK
 
