@@ -2,10 +2,10 @@
 
 Every write and delete is conditioned, on the server, on the etag this mapping
 last saw for the key; a conflict raises `KeySyncError` and changes nothing.
-What it stands on lives in modules of its own: the etag table (`_etags`), the
-codec and its tag check (`_tagged`), the read cache (`cache`), the key prefix
-(`stores.prefixed`); its bases add the bulk methods (`_bulk`), the helpers
-built on its operations (`_coordination`) and the listings (`changes`).
+It stands on the etag table (`_etags`), the codec's tag check (`_tagged`), the
+read cache (`cache`) and the key prefix (`stores.prefixed`); its bases add the
+bulk methods (`_bulk`), the helpers built on its operations (`_coordination`)
+and the listings (`changes`).
 """
 
 from __future__ import annotations
@@ -98,8 +98,7 @@ class CloudMapping(Bulk[V], Synchronised[V]):
         self.read_blindly = read_blindly
         self.read_blindly_default = read_blindly_default
         self._cache: ValueCache[V] | None = make_cache(cache)
-        # Dropped on every write: `raw` writes drop the values this mapping cached.
-        self._evict = self._cache
+        self._evict = self._cache  # writes through `raw` drop cached values too
         self._owns_store = True
         self._etags = EtagTable()
         if sync_initially:
@@ -107,10 +106,10 @@ class CloudMapping(Bulk[V], Synchronised[V]):
 
     @property
     def store(self) -> Store:
-        """The store this mapping calls (at its root; the prefix is added to keys).
+        """The store this mapping calls, at its root (the prefix is added to keys).
 
-        A `RetryingStore` around the store given, unless built with `retry=None`
-        or the store never fails transiently (`LocalStore`).
+        A `RetryingStore` around the store given, unless `retry=None` or the
+        store never fails transiently (`LocalStore`).
         """
         return self._store
 
@@ -157,8 +156,6 @@ class CloudMapping(Bulk[V], Synchronised[V]):
             f"codec={self.codec.name} keys={len(self._etags)}>"
         )
 
-    # -- the mapping protocol -------------------------------------------------
-
     def __getitem__(self, key: str) -> V:
         value = self._lookup(key)
         return self.read_blindly_default if value is ABSENT else value  # type: ignore[no-any-return]
@@ -203,11 +200,9 @@ class CloudMapping(Bulk[V], Synchronised[V]):
             # held etag is current; a changed object is a conflict.
             entry = self._keys.get(key, if_none_match=cached)
             if entry is not None and entry.etag != held:
+                actual = entry.etag
                 raise EtagMismatchError(
-                    key,
-                    expected_etag=held,
-                    actual_etag=entry.etag,
-                    store=self.store.name,
+                    key, expected_etag=held, actual_etag=actual, store=self.store.name
                 )
         if entry is None:
             raise EtagMismatchError(key, expected_etag=held, store=self.store.name)
@@ -268,8 +263,6 @@ class CloudMapping(Bulk[V], Synchronised[V]):
     def __len__(self) -> int:
         return len(self._etags)
 
-    # -- conditional helpers ---------------------------------------------------
-
     def create(self, key: str, value: V) -> None:
         """Write `key` only if no object exists under it, atomically on the server.
 
@@ -286,8 +279,8 @@ class CloudMapping(Bulk[V], Synchronised[V]):
         self._keys.full_key(key)
         data = self._tagged.encode(key, value)
         with self._etags.key_lock(key):
-            metadata = self._tagged.metadata()
-            self._wrote(key, self._keys.put(key, data, metadata=metadata))
+            etag = self._keys.put(key, data, metadata=self._tagged.metadata())
+            self._wrote(key, etag)
 
     # -- lifetime ----------------------------------------------------------------
 
