@@ -49,6 +49,7 @@ __all__ = [
     "ReplicationError",
     "StoreError",
     "TransientStoreError",
+    "conflict",
 ]
 
 
@@ -128,6 +129,45 @@ class EtagMismatchError(KeySyncError):
                 "call sync_with_cloud() to refresh it"
             )
         return super()._describe()
+
+
+def conflict(
+    key: str,
+    *,
+    store: str,
+    expected_etag: str | None,
+    actual_etag: str | None = None,
+    actual_known: bool = True,
+) -> KeySyncError:
+    """The conflict a refused conditional write or delete reports.
+
+    A create (`expected_etag` None) that found an object is a `KeyExistsError`;
+    any other refusal is an `EtagMismatchError`. `actual_known=False` is for
+    servers that refuse without saying whether the object changed or is gone.
+
+    Examples:
+        >>> type(conflict("k", store="s", expected_etag=None)).__name__
+        'KeyExistsError'
+        >>> error = conflict("k", store="s", expected_etag="e1", actual_known=False)
+        >>> str(error).startswith("key 'k' in s changed or was deleted")
+        True
+    """
+    if expected_etag is None:
+        return KeyExistsError(key, actual_etag=actual_etag, store=store)
+    message = None
+    if not actual_known:
+        where = f" in {store}" if store else ""
+        message = (
+            f"key {key!r}{where} changed or was deleted since it was last seen "
+            f"(expected etag {expected_etag!r}); call sync_with_cloud() to refresh it"
+        )
+    return EtagMismatchError(
+        key,
+        expected_etag=expected_etag,
+        actual_etag=actual_etag,
+        store=store,
+        message=message,
+    )
 
 
 class FencedError(KeySyncError):
