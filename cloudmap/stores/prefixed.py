@@ -67,18 +67,19 @@ class PrefixedStore:
         return validate_key(self._prefix + key) if self._prefix else key
 
     @contextlib.contextmanager
-    def _conflicts(self, key: str) -> Iterator[None]:
-        """Re-raise the inner store's KeySyncError under `key` (no prefix)."""
+    def _conflicts(self, key: str, full: str) -> Iterator[None]:
+        """Re-raise the inner store's KeySyncError for `full` under `key`."""
         try:
             yield
         except KeySyncError as exc:
-            if not self._prefix or exc.key == key:
+            if exc.key != full or full == key:
                 raise
             raise type(exc)(
                 key,
                 expected_etag=exc.expected_etag,
                 actual_etag=exc.actual_etag,
                 store=exc.store,
+                message=str(exc).replace(repr(full), repr(key)),
             ) from exc
 
     def get(
@@ -90,7 +91,7 @@ class PrefixedStore:
     ) -> Entry | None:
         """Read `key`; see `Store.get`."""
         full = self.full_key(key)
-        with self._conflicts(key):
+        with self._conflicts(key, full):
             return self._store.get(full, if_match=if_match, if_none_match=if_none_match)
 
     def put(
@@ -104,7 +105,7 @@ class PrefixedStore:
     ) -> str:
         """Write `key`; see `Store.put`."""
         full = self.full_key(key)
-        with self._conflicts(key):
+        with self._conflicts(key, full):
             return self._store.put(
                 full,
                 data,
@@ -116,7 +117,7 @@ class PrefixedStore:
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         """Delete `key`; see `Store.delete`."""
         full = self.full_key(key)
-        with self._conflicts(key):
+        with self._conflicts(key, full):
             self._store.delete(full, if_match=if_match)
 
     def list(self, prefix: str = "") -> Iterator[ListedKey]:
