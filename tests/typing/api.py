@@ -26,6 +26,7 @@ from cloudmap import (
     open_async,
     verify,
 )
+from cloudmap.stores.prefixed import PrefixedStore
 
 
 def every_store_is_a_store() -> list[Store]:
@@ -37,7 +38,16 @@ def every_store_is_a_store() -> list[Store]:
         "container", connection_string="UseDevelopmentStorage=true"
     )
     gcs: Store = GCSStore("bucket", project="p")
-    return [memory, local, s3, azure, gcs]
+    prefixed: Store = PrefixedStore(memory, "tenant1/")
+    return [memory, local, s3, azure, gcs, prefixed]
+
+
+def helpers_keep_their_types() -> tuple[bytes, object] | None:
+    """Constructors return the class they are called on; `latest` its pair."""
+    values: CloudMapping[object] = CloudMapping.with_json(MemoryStore())
+    local: LocalMapping[object] = LocalMapping.with_pickle("/tmp/cloudmap")
+    local.close()
+    return values.latest("k")
 
 
 def mappings_are_typed(store: Store) -> int:
