@@ -7,7 +7,6 @@ slices a prefix by hand.
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING
 
 from cloudmap.errors import KeySyncError
@@ -66,14 +65,9 @@ class PrefixedStore:
         validate_key(key)
         return validate_key(self._prefix + key) if self._prefix else key
 
-    @contextlib.contextmanager
-    def _conflicts(self, key: str, full: str) -> Iterator[None]:
-        """Re-raise the inner store's KeySyncError for `full` under `key`."""
-        try:
-            yield
-        except KeySyncError as exc:
-            if exc.key != full or full == key:
-                raise
+    def _rename(self, exc: KeySyncError, key: str, full: str) -> None:
+        """Raise the inner store's conflict on `full` again under `key`."""
+        if exc.key == full and full != key:
             raise type(exc)(
                 key,
                 expected_etag=exc.expected_etag,
@@ -91,8 +85,11 @@ class PrefixedStore:
     ) -> Entry | None:
         """Read `key`; see `Store.get`."""
         full = self.full_key(key)
-        with self._conflicts(key, full):
+        try:
             return self._store.get(full, if_match=if_match, if_none_match=if_none_match)
+        except KeySyncError as exc:
+            self._rename(exc, key, full)
+            raise
 
     def put(
         self,
@@ -105,7 +102,7 @@ class PrefixedStore:
     ) -> str:
         """Write `key`; see `Store.put`."""
         full = self.full_key(key)
-        with self._conflicts(key, full):
+        try:
             return self._store.put(
                 full,
                 data,
@@ -113,12 +110,18 @@ class PrefixedStore:
                 if_none_match=if_none_match,
                 metadata=metadata,
             )
+        except KeySyncError as exc:
+            self._rename(exc, key, full)
+            raise
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         """Delete `key`; see `Store.delete`."""
         full = self.full_key(key)
-        with self._conflicts(key, full):
+        try:
             self._store.delete(full, if_match=if_match)
+        except KeySyncError as exc:
+            self._rename(exc, key, full)
+            raise
 
     def list(self, prefix: str = "") -> Iterator[ListedKey]:
         """Yield every key starting with `prefix`, the view's prefix left out."""
