@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from benchmarks.latency_proxy import LatencyProxy
-from cloudmap.store import Store
+from cloudmap.stores import Store
 
 PEER_NOTE = "cloud-mappings is not installed (pip install cloud-mappings==2.1.0)"
 CM_ETAG = "cloud-mappings-etag"

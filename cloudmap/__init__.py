@@ -48,14 +48,14 @@ from cloudmap.retry import default_retry as default_retry
 from cloudmap.retry import retry_policy as retry_policy
 from cloudmap.shelf import Shelf as Shelf
 from cloudmap.shelf import open as open  # noqa: A004 - shelve's name, on purpose
-from cloudmap.store import Entry as Entry
-from cloudmap.store import ListedKey as ListedKey
-from cloudmap.store import Store as Store
 from cloudmap.stores import AzureBlobStore as AzureBlobStore
 from cloudmap.stores import GCSStore as GCSStore
 from cloudmap.stores import LocalStore as LocalStore
 from cloudmap.stores import MemoryStore as MemoryStore
 from cloudmap.stores import S3Store as S3Store
+from cloudmap.stores._protocol import Entry as Entry
+from cloudmap.stores._protocol import ListedKey as ListedKey
+from cloudmap.stores._protocol import Store as Store
 from cloudmap.verify import Verdict as Verdict
 from cloudmap.verify import verify as verify  # the function shadows its module
 

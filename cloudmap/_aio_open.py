@@ -9,7 +9,7 @@ from cloudmap.config import mapping_from_config
 from cloudmap.errors import ConfigError
 from cloudmap.mapping import CloudMapping
 from cloudmap.shelf import _codec, _is_config, open_for_mapping
-from cloudmap.store import Store
+from cloudmap.stores._protocol import Store
 
 if TYPE_CHECKING:
     from cloudmap.codecs import Codec

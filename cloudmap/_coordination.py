@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from cloudmap._etags import EtagTable
     from cloudmap._tagged import TaggedCodec
     from cloudmap.cache import ValueCache
-    from cloudmap.store import Store
+    from cloudmap.stores._protocol import Store
     from cloudmap.stores.prefixed import PrefixedStore
 
 __all__ = ["Coordination"]

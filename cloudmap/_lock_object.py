@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from cloudmap._reserved import LOCK_PREFIX
 from cloudmap.errors import CodecError
-from cloudmap.store import validate_key
+from cloudmap.stores._protocol import validate_key
 
 __all__ = ["LockBody", "lock_object_key"]
 

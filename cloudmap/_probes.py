@@ -21,9 +21,10 @@ from cloudmap.errors import (
     StoreError,
     TransientStoreError,
 )
+from cloudmap.stores._protocol import Replace
 
 if TYPE_CHECKING:
-    from cloudmap.store import Store
+    from cloudmap.stores._protocol import Store
 
 __all__ = [
     "PROBES",
@@ -142,11 +143,11 @@ def _judge(probe: str, request: Callable[[], object], went: str) -> Check:
 #           what it means when it went through)
 _MUST_REFUSE: dict[str, tuple[Callable[[Store, str, str], object], str]] = {
     "create-only": (
-        lambda store, key, _: store.put(key, b"3", if_none_match=True),
+        lambda store, key, _: store.put(key, b"3", mode="create"),
         "a create-only write replaced an existing key",
     ),
     "replace-stale": (
-        lambda store, key, stale: store.put(key, b"3", if_match=stale),
+        lambda store, key, stale: store.put(key, b"3", mode=Replace(stale)),
         "a write conditioned on a stale etag replaced the value",
     ),
     "delete-stale": (
@@ -217,12 +218,12 @@ def _large_value(scratch: Scratch) -> Check | None:
         checks = [
             _judge(
                 "large-value",
-                lambda: small.put(key, data, if_none_match=True),
+                lambda: small.put(key, data, mode="create"),
                 "a large create-only write replaced an existing key",
             ),
             _judge(
                 "large-value",
-                lambda: small.put(key, data, if_match=stale),
+                lambda: small.put(key, data, mode=Replace(stale)),
                 "a large write conditioned on a stale etag replaced the value",
             ),
         ]

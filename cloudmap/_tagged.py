@@ -14,7 +14,7 @@ from cloudmap.codecs import CODEC_METADATA_KEY, Codec, raw
 from cloudmap.errors import CodecError
 
 if TYPE_CHECKING:
-    from cloudmap.store import Entry
+    from cloudmap.stores._protocol import Entry
 
 __all__ = ["TaggedCodec"]
 

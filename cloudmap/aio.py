@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from cloudmap._aio_open import open_mapping
 from cloudmap.changes import Changes, check_polling
 from cloudmap.mapping import CloudMapping
-from cloudmap.store import Store
+from cloudmap.stores._protocol import Store
 
 if TYPE_CHECKING:
     import tenacity

@@ -18,7 +18,7 @@ import zict
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from cloudmap.store import Entry
+    from cloudmap.stores._protocol import Entry
 
 __all__ = ["CacheInfo", "CacheSpec", "ValueCache", "make_cache"]
 

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from cloudmap._coordination import Coordination
 from cloudmap._reserved import hidden
-from cloudmap.store import validate_key
+from cloudmap.stores._protocol import validate_key
 from cloudmap.stores.prefixed import PrefixedStore
 
 __all__ = [

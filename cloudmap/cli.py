@@ -31,6 +31,7 @@ from cloudmap._progress import Progress as _Progress
 from cloudmap._version import __version__
 from cloudmap.config import mapping_from_config, read_config
 from cloudmap.errors import CloudMapError, ConfigError
+from cloudmap.stores._protocol import replace_or_overwrite
 from cloudmap.stores.prefixed import PrefixedStore
 from cloudmap.targets import open_store, parse_target
 from cloudmap.verify import Verdict, probe_store
@@ -38,7 +39,7 @@ from cloudmap.verify import Verdict, probe_store
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
-    from cloudmap.store import Store
+    from cloudmap.stores._protocol import PutMode, Store
 
 __all__ = ["main"]
 
@@ -163,9 +164,8 @@ def _put(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise _bad_path("read", args.file, exc) from exc
     with _scoped(args.target, write=True) as store:
-        etag = store.put(
-            args.key, data, if_match=args.if_match, if_none_match=args.create
-        )
+        mode: PutMode = "create" if args.create else replace_or_overwrite(args.if_match)
+        etag = store.put(args.key, data, mode=mode)
     _emit(args, {"key": args.key, "etag": etag, "size": len(data)}, etag)
     return EXIT_OK
 

@@ -60,7 +60,7 @@ from cloudmap._ini_codecs import (
 from cloudmap.codecs import Codec, zlib, zstd
 from cloudmap.errors import ConfigError
 from cloudmap.mapping import CloudMapping
-from cloudmap.store import Store, validate_key
+from cloudmap.stores._protocol import Store, validate_key
 from cloudmap.stores.memory import MemoryStore
 from cloudmap.targets import build_store, expand_env, parse_flag, store_class
 

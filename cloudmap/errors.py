@@ -27,7 +27,13 @@ A key missing from a mapping is a plain `KeyError(key)`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from cloudmap._error_base import CloudMapError
+from cloudmap._operation_errors import (
+    BulkError,
+    LockLost,
+    LockTimeout,
+    ReplicationError,
+)
 
 __all__ = [
     "AccessDeniedError",
@@ -53,23 +59,9 @@ __all__ = [
 ]
 
 
-class CloudMapError(Exception):
-    """Base class of every cloudmap exception.
-
-    Every subclass pickles with its attributes, so an error raised in a worker
-    process reaches the parent intact (`concurrent.futures`, `multiprocessing`).
-    """
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # Rebuilt without calling __init__, whose arguments differ per subclass;
-        # the attributes come back through the instance dict.
-        return (_rebuild, (type(self), self.args), self.__dict__)
-
-
-def _rebuild(cls: type[CloudMapError], args: tuple[object, ...]) -> CloudMapError:
-    error = cls.__new__(cls)
-    Exception.__init__(error, *args)
-    return error
+# Defined apart to keep modules small; users meet them as cloudmap.errors.*.
+for _error in (CloudMapError, BulkError, LockLost, LockTimeout, ReplicationError):
+    _error.__module__ = __name__
 
 
 class KeySyncError(CloudMapError):
@@ -202,20 +194,6 @@ class FencedError(KeySyncError):
             "so the write was refused"
         )
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (
-            _rebuild_fenced_error,
-            (self.key, self.token, self.fence, self.actual_etag, self.store),
-        )
-
-
-def _rebuild_fenced_error(
-    key: str, token: int, fence: int, actual_etag: str | None, store: str
-) -> FencedError:
-    return FencedError(
-        key, token=token, fence=fence, actual_etag=actual_etag, store=store
-    )
-
 
 class StoreError(CloudMapError):
     """The storage provider failed; the SDK's exception is the `__cause__`."""
@@ -283,77 +261,3 @@ class MissingDependencyError(ConfigError, ImportError):
 
 class ReadOnlyError(CloudMapError):
     """A write was attempted on a mapping opened read-only."""
-
-
-class BulkError(CloudMapError):
-    """Some keys of a bulk operation failed; the others were applied.
-
-    Attributes:
-        errors: each failed key mapped to its exception.
-        results: what the successful keys returned (values, for `get_many`).
-    """
-
-    def __init__(
-        self,
-        errors: Mapping[str, BaseException],
-        *,
-        results: Mapping[str, object] | None = None,
-    ) -> None:
-        self.errors = dict(errors)
-        self.results = dict(results or {})
-        shown = ", ".join(
-            f"{key!r}: {type(exc).__name__}"
-            for key, exc in list(self.errors.items())[:5]
-        )
-        more = f" and {len(self.errors) - 5} more" if len(self.errors) > 5 else ""  # noqa: PLR2004
-        super().__init__(f"{len(self.errors)} key(s) failed: {shown}{more}")
-
-
-class LockLost(CloudMapError):  # noqa: N818 - the name the docs and issue use
-    """A lease expired, or another holder took the lock, before a renew or release.
-
-    Attributes:
-        key: the lock's name.
-        token: the token of the lease that was lost.
-        reason: why it was lost.
-    """
-
-    def __init__(self, key: str, token: int, reason: str) -> None:
-        self.key = key
-        self.token = token
-        self.reason = reason
-        super().__init__(f"lock {key!r} (token {token}) was lost: {reason}")
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.key, self.token, self.reason))
-
-
-class LockTimeout(CloudMapError, TimeoutError):  # noqa: N818 - mirrors TimeoutError
-    """A lease could not be acquired within the timeout given."""
-
-
-class ReplicationError(CloudMapError):
-    """A write or delete reached only some replicas.
-
-    Attributes:
-        key: the key written or deleted.
-        outcomes: each replica's name mapped to None (applied) or its exception.
-    """
-
-    def __init__(self, key: str, outcomes: Mapping[str, BaseException | None]) -> None:
-        self.key = key
-        self.outcomes = dict(outcomes)
-        super().__init__(
-            f"key {key!r} was applied on {self.applied or 'no replica'} "
-            f"but failed on {self.failed}; run repair() to bring replicas in line"
-        )
-
-    @property
-    def applied(self) -> list[str]:
-        """Names of the replicas that hold the change."""
-        return [name for name, exc in self.outcomes.items() if exc is None]
-
-    @property
-    def failed(self) -> list[str]:
-        """Names of the replicas that do not hold the change."""
-        return [name for name, exc in self.outcomes.items() if exc is not None]

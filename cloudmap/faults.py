@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from cloudmap.errors import TransientStoreError
-from cloudmap.store import Entry, ListedKey, Store
+from cloudmap.stores._protocol import Entry, ListedKey, PutMode, Store, check_mode
 
 __all__ = [
     "Call",
@@ -170,21 +170,15 @@ class FaultyStore:
         key: str,
         data: bytes,
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> str:
         """Write `key`, unless a fault is injected (after it, for TIMEOUT_AFTER)."""
+        check_mode(mode, store=self.name)
         return self._run(
             "put",
             key,
-            lambda: self._inner.put(
-                key,
-                data,
-                if_match=if_match,
-                if_none_match=if_none_match,
-                metadata=metadata,
-            ),
+            lambda: self._inner.put(key, data, mode=mode, metadata=metadata),
         )
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from cloudmap.lease import Lease
-    from cloudmap.store import Entry
+    from cloudmap.stores._protocol import Entry
 
 __all__ = ["FENCE_METADATA_KEY", "fence_metadata", "refuse_fenced_retries"]
 

@@ -26,11 +26,12 @@ from typing import TYPE_CHECKING, Any
 from cloudmap._lock_object import LockBody, lock_object_key
 from cloudmap._reserved import LOCK_PREFIX
 from cloudmap.errors import CloudMapError, KeySyncError, LockLost, LockTimeout
+from cloudmap.stores._protocol import replace_or_create
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from cloudmap.store import Store
+    from cloudmap.stores._protocol import Store
 
 __all__ = ["LOCK_PREFIX", "Lease", "lock_object_key"]
 
@@ -181,8 +182,7 @@ class Lease:
         new = self._store.put(
             self._object_key,
             body.dumps(),
-            if_match=etag,
-            if_none_match=etag is None,
+            mode=replace_or_create(etag),
         )
         self._body, self._etag, self._deadline = body, new, sent + self._ttl
 

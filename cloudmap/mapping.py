@@ -23,7 +23,13 @@ from cloudmap.changes import Synchronised
 from cloudmap.codecs import Codec, raw
 from cloudmap.errors import EtagMismatchError
 from cloudmap.retry import DEFAULT, retrying_store
-from cloudmap.store import Entry, Store, folder_prefix, validate_key
+from cloudmap.stores._protocol import (
+    Entry,
+    Store,
+    folder_prefix,
+    replace_or_create,
+    validate_key,
+)
 from cloudmap.stores.prefixed import PrefixedStore
 from cloudmap.verify import require
 
@@ -237,8 +243,7 @@ class CloudMapping(Bulk[V], Synchronised[V]):
             new = self._keys.put(
                 key,
                 data,
-                if_match=etag,
-                if_none_match=etag is None,
+                mode=replace_or_create(etag),
                 metadata={**self._tagged.metadata(), **(extra or {})},
             )
             self._wrote(key, new)

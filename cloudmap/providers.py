@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient, ContainerClient
     from mypy_boto3_s3 import S3Client
 
-    from cloudmap.store import Store
+    from cloudmap.stores._protocol import Store
 
 __all__ = [
     "AWSS3Mapping",

@@ -11,7 +11,7 @@ from cloudmap._reserved import reserved
 from cloudmap.codecs import KEY_ID_METADATA_KEY, Codec
 from cloudmap.codecs._crypto import stored_key_id
 from cloudmap.errors import CloudMapError
-from cloudmap.store import Store
+from cloudmap.stores._protocol import Replace, Store
 from cloudmap.stores.prefixed import PrefixedStore
 
 __all__ = ["RekeyReport", "rekey"]
@@ -98,7 +98,7 @@ def _rekey_one(store: PrefixedStore, encryption: Codec, key: str, current: str) 
     store.put(
         key,
         encryption.dumps(plain, key=key),
-        if_match=entry.etag,
+        mode=Replace(entry.etag),
         metadata={**entry.metadata, KEY_ID_METADATA_KEY: current},
     )
     return "rekeyed"

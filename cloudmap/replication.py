@@ -42,7 +42,7 @@ from cloudmap.errors import (
 )
 from cloudmap.mapping import CloudMapping
 from cloudmap.retry import DEFAULT
-from cloudmap.store import Store
+from cloudmap.stores._protocol import Store
 
 __all__ = ["RepairReport", "ReplicatedMapping"]
 

@@ -24,7 +24,7 @@ from typing import TypeVar
 import tenacity
 
 from cloudmap.errors import EtagMismatchError, KeySyncError, TransientStoreError
-from cloudmap.store import Entry, ListedKey, Store
+from cloudmap.stores._protocol import Entry, ListedKey, PutMode, Store, check_mode
 
 __all__ = [
     "DEFAULT",
@@ -257,7 +257,7 @@ class RetryingStore:
     Examples:
         >>> from cloudmap.stores import MemoryStore
         >>> store = RetryingStore(MemoryStore(), retry_policy(attempts=3))
-        >>> etag = store.put("a", b"1", if_none_match=True)
+        >>> etag = store.put("a", b"1", mode="create")
         >>> store.get("a").data
         b'1'
     """
@@ -297,7 +297,7 @@ class RetryingStore:
         if_match: str | None = None,
         if_none_match: str | None = None,
     ) -> Entry | None:
-        """Read `key`; see `cloudmap.store.Store.get`."""
+        """Read `key`; see `cloudmap.stores.Store.get`."""
         return self._call(
             lambda: self._store.get(key, if_match=if_match, if_none_match=if_none_match)
         )
@@ -307,11 +307,11 @@ class RetryingStore:
         key: str,
         data: bytes,
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> str:
-        """Write `key`, tagged with a fresh write id; see `cloudmap.store.Store.put`."""
+        """Write `key` tagged with a fresh write id; see `cloudmap.stores.Store.put`."""
+        check_mode(mode, store=self.name)
         write_id = uuid.uuid4().hex
         tagged = {**(metadata or {}), WRITE_ID_METADATA_KEY: write_id}
         unknown = False
@@ -322,8 +322,7 @@ class RetryingStore:
                 return self._store.put(
                     key,
                     data,
-                    if_match=if_match,
-                    if_none_match=if_none_match,
+                    mode=mode,
                     metadata=tagged,
                 )
             except TransientStoreError as exc:
@@ -342,7 +341,7 @@ class RetryingStore:
         return self._call(attempt)
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
-        """Delete `key`; see `cloudmap.store.Store.delete`."""
+        """Delete `key`; see `cloudmap.stores.Store.delete`."""
         unknown = False
 
         def attempt() -> None:

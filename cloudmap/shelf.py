@@ -26,7 +26,7 @@ from cloudmap.codecs import Codec
 from cloudmap.config import mapping_from_config, read_config
 from cloudmap.errors import BulkError, CloudMapError, CodecError, ReadOnlyError
 from cloudmap.mapping import CloudMapping
-from cloudmap.store import Store
+from cloudmap.stores._protocol import Store
 
 if TYPE_CHECKING:
     from typing_extensions import Self

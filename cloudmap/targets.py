@@ -37,7 +37,7 @@ from cloudmap.stores.memory import MemoryStore
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from cloudmap.store import Store
+    from cloudmap.stores._protocol import Store
 
 __all__ = [
     "Target",

@@ -32,7 +32,7 @@ from cloudmap.errors import (
     KeyExistsError,
     KeySyncError,
 )
-from cloudmap.store import MAX_KEY_BYTES, Entry, Store
+from cloudmap.stores._protocol import MAX_KEY_BYTES, Entry, Replace, Store
 
 __all__ = ["StoreContract", "race"]
 
@@ -132,18 +132,42 @@ class StoreContract:
             store.put(key, b"v")  # type: ignore[arg-type]
         assert list(store.list()) == []
 
+    @pytest.mark.parametrize(
+        ("mode", "error"),
+        [
+            ("bogus", ValueError),
+            ("Create", ValueError),
+            (None, TypeError),
+            (True, TypeError),
+            (Replace(""), ValueError),
+        ],
+    )
+    def test_invalid_mode_is_refused_before_any_write(
+        self, store: Store, mode: object, error: type[Exception]
+    ) -> None:
+        """A bad put mode raises naming the store and the accepted modes; no write."""
+        etag = store.put("k", b"1")
+        with pytest.raises(error) as info:
+            store.put("k", b"2", mode=mode)  # type: ignore[arg-type]
+        assert store.name in str(info.value)
+        if not isinstance(mode, Replace):
+            assert "'create', 'overwrite' or Replace(etag)" in str(info.value)
+        with pytest.raises(error):
+            store.put("new", b"2", mode=mode)  # type: ignore[arg-type]
+        assert [(k.key, k.etag) for k in store.list()] == [("k", etag)]
+
     # -- create-only writes --------------------------------------------------
 
     def test_create_only_write_succeeds_on_missing_key(self, store: Store) -> None:
-        """if_none_match=True writes a key that does not exist."""
-        etag = store.put("k", b"1", if_none_match=True)
+        """mode="create" writes a key that does not exist."""
+        etag = store.put("k", b"1", mode="create")
         assert _entry(store, "k").etag == etag
 
     def test_create_only_write_refuses_existing_key(self, store: Store) -> None:
         """A create-only write of an existing key raises KeyExistsError, keeps value."""
         etag = store.put("k", b"1")
         with pytest.raises(KeyExistsError) as info:
-            store.put("k", b"2", if_none_match=True)
+            store.put("k", b"2", mode="create")
         assert isinstance(info.value, KeySyncError)
         assert not isinstance(info.value, KeyError)
         assert info.value.key == "k"
@@ -153,29 +177,29 @@ class StoreContract:
     # -- replace -----------------------------------------------------------------
 
     def test_replace_with_current_etag(self, store: Store) -> None:
-        """if_match with the current etag replaces the value and gives a new etag."""
+        """Replace(current etag) replaces the value and gives a new etag."""
         first = store.put("k", b"1")
-        second = store.put("k", b"2", if_match=first)
+        second = store.put("k", b"2", mode=Replace(first))
         entry = _entry(store, "k")
         assert (entry.data, entry.etag) == (b"2", second)
         assert second != first
 
     def test_replace_with_stale_etag_is_refused(self, store: Store) -> None:
-        """if_match with an old etag raises EtagMismatchError and changes nothing."""
+        """Replace(old etag) raises EtagMismatchError and changes nothing."""
         first = store.put("k", b"1")
-        second = store.put("k", b"2", if_match=first)
+        second = store.put("k", b"2", mode=Replace(first))
         with pytest.raises(EtagMismatchError) as info:
-            store.put("k", b"3", if_match=first)
+            store.put("k", b"3", mode=Replace(first))
         assert info.value.key == "k"
         entry = _entry(store, "k")
         assert (entry.data, entry.etag) == (b"2", second)
 
     def test_replace_of_deleted_key_is_refused(self, store: Store) -> None:
-        """if_match on a key deleted meanwhile raises EtagMismatchError, no write."""
+        """Replace(etag) of a key deleted meanwhile raises EtagMismatchError."""
         etag = store.put("k", b"1")
         store.delete("k")
         with pytest.raises(EtagMismatchError):
-            store.put("k", b"2", if_match=etag)
+            store.put("k", b"2", mode=Replace(etag))
         assert store.get("k") is None
 
     def test_unconditional_put_overwrites(self, store: Store) -> None:
@@ -203,7 +227,7 @@ class StoreContract:
     def test_delete_with_stale_etag_is_refused(self, store: Store) -> None:
         """delete(if_match=old) raises EtagMismatchError and keeps the value."""
         first = store.put("k", b"1")
-        store.put("k", b"2", if_match=first)
+        store.put("k", b"2", mode=Replace(first))
         with pytest.raises(EtagMismatchError):
             store.delete("k", if_match=first)
         assert _entry(store, "k").data == b"2"
@@ -232,7 +256,7 @@ class StoreContract:
     def test_get_if_match_stale_is_refused(self, store: Store) -> None:
         """get(if_match=old) raises EtagMismatchError naming the key."""
         first = store.put("k", b"1")
-        store.put("k", b"2", if_match=first)
+        store.put("k", b"2", mode=Replace(first))
         with pytest.raises(EtagMismatchError) as info:
             store.get("k", if_match=first)
         assert info.value.key == "k"
@@ -255,7 +279,7 @@ class StoreContract:
     def test_get_if_none_match_changed_returns_value(self, store: Store) -> None:
         """get(if_none_match=old) of a changed key returns the new value."""
         first = store.put("k", b"1")
-        second = store.put("k", b"2", if_match=first)
+        second = store.put("k", b"2", mode=Replace(first))
         entry = store.get("k", if_none_match=first)
         assert entry is not None
         assert not entry.not_modified
@@ -297,7 +321,7 @@ class StoreContract:
         clients = [store_factory() for _ in range(4)]
         outcomes = race(
             16,
-            lambda i: clients[i % 4].put("claim", str(i).encode(), if_none_match=True),
+            lambda i: clients[i % 4].put("claim", str(i).encode(), mode="create"),
         )
         winners = [o for o in outcomes if isinstance(o, str)]
         losers = [o for o in outcomes if isinstance(o, KeyExistsError)]
@@ -311,7 +335,8 @@ class StoreContract:
         etag = store.put("token", b"start")
         clients = [store_factory() for _ in range(4)]
         outcomes = race(
-            8, lambda i: clients[i % 4].put("token", str(i).encode(), if_match=etag)
+            8,
+            lambda i: clients[i % 4].put("token", str(i).encode(), mode=Replace(etag)),
         )
         winners = [o for o in outcomes if isinstance(o, str)]
         losers = [o for o in outcomes if isinstance(o, EtagMismatchError)]

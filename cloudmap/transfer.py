@@ -8,7 +8,7 @@ match its journal entry is skipped without a request, so an interrupted copy
 resumes where it stopped, and a finished one costs two listings.
 
 Every destination write is conditional: create-only where the listing showed no
-object, `if_match` on the listed etag otherwise, so a key changed at the
+object, `Replace` of the listed etag otherwise, so a key changed at the
 destination during the copy is reported, never overwritten (unless it already
 holds exactly the bytes being copied, as after a retried partition).
 
@@ -30,7 +30,7 @@ from cloudmap._journal import Journal
 from cloudmap._reserved import reserved
 from cloudmap.errors import CloudMapError, KeySyncError
 from cloudmap.retry import WRITE_ID_METADATA_KEY
-from cloudmap.store import Entry, Store, folder_prefix
+from cloudmap.stores._protocol import Entry, Store, folder_prefix, replace_or_create
 from cloudmap.stores.prefixed import PrefixedStore
 
 if TYPE_CHECKING:
@@ -221,8 +221,7 @@ class _Copier:
             etag = self.destination.put(
                 key,
                 entry.data,
-                if_match=held,
-                if_none_match=held is None,
+                mode=replace_or_create(held),
                 metadata=entry.metadata,
             )
         except KeySyncError:

@@ -30,7 +30,7 @@ from cloudmap.errors import (
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from cloudmap.store import Store
+    from cloudmap.stores._protocol import Store
 
 __all__ = ["RESERVED_PREFIX", "Check", "Status", "Verdict", "require", "verify"]
 

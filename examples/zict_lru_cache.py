@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 import zict
 
 from cloudmap import CloudMapping, Entry, ListedKey, Store, codecs
+from cloudmap.stores import PutMode
 from cloudmap.targets import open_store
 
 
@@ -43,14 +44,11 @@ class CountingStore:
         key: str,
         data: bytes,
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> str:
         self.requests["put"] += 1
-        return self.inner.put(
-            key, data, if_match=if_match, if_none_match=if_none_match, metadata=metadata
-        )
+        return self.inner.put(key, data, mode=mode, metadata=metadata)
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         self.requests["delete"] += 1

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudmap.store import Store
-from cloudmap.stores import LocalStore, MemoryStore
+from cloudmap.stores import LocalStore, MemoryStore, Store
 from tests.scale import CI, STRESS, Scale
 
 pytest_plugins = [

@@ -13,7 +13,7 @@ from tests.emulators import make_azure_container
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from cloudmap.store import Store
+    from cloudmap.stores import Store
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from tests.emulators import make_gcs_bucket
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from cloudmap.store import Store
+    from cloudmap.stores import Store
 
 # google-auth probes the GCE metadata server when it looks for default
 # credentials; tests only ever talk to loopback, so that probe is switched off

@@ -14,7 +14,7 @@ from tests.emulators import make_s3_bucket
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from cloudmap.store import Store
+    from cloudmap.stores import Store
 
 # moto accepts any credentials; these keep the developer's own out of the tests.
 MOTO_CREDENTIALS: dict[str, Any] = {

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cloudmap import CloudMapping, FencedError, LockLost, codecs
-from cloudmap.store import Store
+from cloudmap.stores import Store
 
 if TYPE_CHECKING:
     from multiprocessing.queues import Queue

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
-    from cloudmap.store import Entry, ListedKey, Store
+    from cloudmap.stores import Entry, ListedKey, PutMode, Store
 
 
 @dataclass
@@ -68,16 +68,11 @@ class RecordingStore:
         key: str,
         data: bytes,
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> str:
-        self._log(
-            Call("put", key, {"if_match": if_match, "if_none_match": if_none_match})
-        )
-        return self.inner.put(
-            key, data, if_match=if_match, if_none_match=if_none_match, metadata=metadata
-        )
+        self._log(Call("put", key, {"mode": mode}))
+        return self.inner.put(key, data, mode=mode, metadata=metadata)
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         self._log(Call("delete", key, {"if_match": if_match}))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cloudmap import CloudMapping, KeyExistsError, codecs
-from cloudmap.store import Store
+from cloudmap.stores import Store
 from tests.linearizability import Operation, Recorder
 
 StoreFactory = Callable[[], Store]

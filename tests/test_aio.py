@@ -23,8 +23,7 @@ from cloudmap import (
 )
 from cloudmap.codecs import json
 from cloudmap.faults import Call, FaultyStore
-from cloudmap.store import Store
-from cloudmap.stores import MemoryStore
+from cloudmap.stores import MemoryStore, Store
 from tests.conftest import StoreFactory
 
 T = TypeVar("T")

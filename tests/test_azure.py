@@ -32,6 +32,7 @@ from cloudmap.errors import (
 )
 from cloudmap.mapping import CloudMapping
 from cloudmap.providers import AzureBlobMapping
+from cloudmap.stores import Replace
 from cloudmap.stores.azure import AzureBlobStore, _summary
 from tests.emulators import AZURITE_ACCOUNT, AZURITE_KEY, free_port
 from tests.http_recording import RecordingTransport
@@ -39,7 +40,7 @@ from tests.http_recording import RecordingTransport
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from cloudmap.store import Store
+    from cloudmap.stores import Store
 
 pytestmark = pytest.mark.emulator
 
@@ -135,7 +136,7 @@ def test_listed_etags_are_quoted_like_written_ones(
     assert [(item.key, item.etag) for item in store.list()] == [("k", etag)]
     unquoted = next(iter(sdk.list_blobs())).etag
     assert f'"{unquoted}"' == etag
-    second = store.put("k", b"2", if_match=unquoted)
+    second = store.put("k", b"2", mode=Replace(unquoted))
     with pytest.raises(EtagMismatchError):
         store.delete("k", if_match=unquoted)
     store.delete("k", if_match=second)
@@ -144,12 +145,12 @@ def test_listed_etags_are_quoted_like_written_ones(
 def test_conflicts_name_the_key_the_etags_and_the_store(store: Store) -> None:
     """KeyExistsError and EtagMismatchError carry key, etags and the store name."""
     first = store.put("k", b"1")
-    store.put("k", b"2", if_match=first)
+    store.put("k", b"2", mode=Replace(first))
     with pytest.raises(KeyExistsError) as exists:
-        store.put("k", b"3", if_none_match=True)
+        store.put("k", b"3", mode="create")
     assert (exists.value.key, exists.value.store) == ("k", store.name)
     with pytest.raises(EtagMismatchError) as stale:
-        store.put("k", b"3", if_match=first)
+        store.put("k", b"3", mode=Replace(first))
     assert stale.value.key == "k"
     assert stale.value.expected_etag == first
     assert stale.value.actual_etag is None  # Azure's 412 does not say
@@ -220,11 +221,11 @@ def test_preconditions_ride_on_the_write_itself(
 ) -> None:
     """Create, replace, delete and reads: one request each, carrying the condition."""
     store, transport = recorded
-    etag = store.put("k", b"1", if_none_match=True)
+    etag = store.put("k", b"1", mode="create")
     assert transport.summary() == [("PUT", None, None, "*")]
     transport.requests.clear()
 
-    second = store.put("k", b"2", if_match=etag)
+    second = store.put("k", b"2", mode=Replace(etag))
     assert transport.summary() == [("PUT", None, etag, None)]
     transport.requests.clear()
 
@@ -284,18 +285,18 @@ def test_large_values_commit_their_blocks_under_the_condition(
     """Above max_single_put_size, Put Block List carries If-Match / If-None-Match."""
     store, transport = recorded
     big = bytes(range(256)) * 16  # 4 KiB: four 1 KiB blocks
-    etag = store.put("big", big, if_none_match=True)
+    etag = store.put("big", big, mode="create")
     assert transport.summary() == [("PUT", "block", None, None)] * 4 + [
         ("PUT", "blocklist", None, "*")
     ]
     transport.requests.clear()
 
-    second = store.put("big", big[::-1], if_match=etag)
+    second = store.put("big", big[::-1], mode=Replace(etag))
     assert transport.summary()[-1] == ("PUT", "blocklist", etag, None)
     with pytest.raises(EtagMismatchError):
-        store.put("big", big, if_match=etag)
+        store.put("big", big, mode=Replace(etag))
     with pytest.raises(KeyExistsError):
-        store.put("big", big, if_none_match=True)
+        store.put("big", big, mode="create")
     entry = store.get("big")
     assert entry is not None
     assert (entry.data, entry.etag) == (big[::-1], second)
@@ -610,7 +611,7 @@ def _race_creates(
                 store.put(
                     f"claim/{round_}",
                     f"{process}.{thread}".encode(),
-                    if_none_match=True,
+                    mode="create",
                 )
             except KeyExistsError:
                 results.put((round_, "lost"))

@@ -30,7 +30,7 @@ from cloudmap import (
     StoreError,
 )
 from cloudmap.codecs import json, pickle, raw, text, zlib
-from cloudmap.store import Store
+from cloudmap.stores import Store
 
 StoreFactory = Callable[[], Store]
 Snapshot = dict[str, tuple[bytes, str, dict[str, str]]]

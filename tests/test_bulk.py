@@ -23,7 +23,7 @@ def test_set_many_then_get_many_round_trips(store_factory: StoreFactory) -> None
     store.reset()
     m.set_many(items)
     assert sorted(store.ops()) == ["put"] * 40
-    assert all(call.kwargs["if_none_match"] for call in store.calls)
+    assert all(call.kwargs["mode"] == "create" for call in store.calls)
     store.reset()
     assert m.get_many(items) == items
     assert store.ops() == ["get"] * 40

@@ -35,7 +35,7 @@ from cloudmap.codecs import (
     zstd,
 )
 from cloudmap.errors import CodecError
-from cloudmap.store import Store
+from cloudmap.stores import Store
 
 
 @dataclasses.dataclass

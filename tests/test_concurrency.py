@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from cloudmap import CloudMapping, codecs
-from cloudmap.store import Store
+from cloudmap.stores import Store
 from tests import reliability_workers as workers
 from tests.linearizability import Operation, check, check_per_key
 from tests.scale import Scale

@@ -15,8 +15,7 @@ import tenacity
 from cloudmap import CloudMapping, KeySyncError
 from cloudmap.codecs import json, pickle
 from cloudmap.errors import CodecError
-from cloudmap.store import Entry, ListedKey, Store
-from cloudmap.stores import LocalStore, MemoryStore
+from cloudmap.stores import Entry, ListedKey, LocalStore, MemoryStore, PutMode, Store
 from cloudmap.transfer import copy_keys
 
 ONCE = tenacity.Retrying(stop=tenacity.stop_after_attempt(1), reraise=True)
@@ -56,13 +55,10 @@ class PauseAfter:
         key: str,
         data: bytes,
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> str:
-        etag = self.inner.put(
-            key, data, if_match=if_match, if_none_match=if_none_match, metadata=metadata
-        )
+        etag = self.inner.put(key, data, mode=mode, metadata=metadata)
         self._after("put")
         return etag
 

@@ -21,7 +21,7 @@ from cloudmap import CloudMapping, codecs
 from cloudmap.cli import main
 from cloudmap.dask import cached, spill_mapping
 from cloudmap.dask._spill import decode_key, encode_key
-from cloudmap.stores import LocalStore
+from cloudmap.stores import LocalStore, Replace
 from cloudmap.targets import open_store
 from cloudmap.transfer import copy_keys
 
@@ -301,7 +301,7 @@ def test_cli_repair_on_a_scheduler(
             db[f"k{i}"] = i
     replica = LocalStore(tmp_path / "b")
     replica.delete("k3", if_match=replica.get("k3").etag)  # type: ignore[union-attr]
-    replica.put("k4", b"stale", if_match=replica.get("k4").etag)  # type: ignore[union-attr]
+    replica.put("k4", b"stale", mode=Replace(replica.get("k4").etag))  # type: ignore[union-attr]
     replica.put("extra", b"x")
     address = client.scheduler.address
     assert main(["--json", "repair", str(ini), "--dask", address]) == 0

@@ -30,8 +30,7 @@ from cloudmap.config import read_config
 from cloudmap.errors import CodecError, ConfigError
 from cloudmap.faults import Call, FaultyStore
 from cloudmap.rekey import rekey
-from cloudmap.store import Store
-from cloudmap.stores import LocalStore, MemoryStore
+from cloudmap.stores import LocalStore, MemoryStore, Store
 from tests.test_cli import cli
 
 OLD, NEW = os.urandom(32), os.urandom(32)

@@ -88,3 +88,18 @@ def test_import_needs_only_declared_dependencies() -> None:
         and (names := _module_level_imports(ast.parse(path.read_text()))) - allowed
     }
     assert undeclared == {}
+
+
+def test_old_store_module_warns_and_re_exports_the_protocol() -> None:
+    """`cloudmap.store` still works for a release, with a DeprecationWarning."""
+    code = (
+        "import warnings; warnings.simplefilter('error'); import cloudmap.stores\n"
+        "try:\n    import cloudmap.store\nexcept DeprecationWarning as w: print(w)\n"
+        "warnings.simplefilter('ignore'); import cloudmap.store as old\n"
+        "assert old.Store is cloudmap.stores.Store\n"
+        "assert old.Replace is cloudmap.stores.Replace"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert "import from cloudmap.stores instead" in result.stdout

@@ -6,7 +6,7 @@ import pytest
 
 from cloudmap.errors import AccessDeniedError, EtagMismatchError, TransientStoreError
 from cloudmap.faults import Call, Fault, FaultyStore, RandomFaults
-from cloudmap.store import Store
+from cloudmap.stores import Replace, Store
 
 
 def test_handler_sees_each_call_with_its_count(store: Store) -> None:
@@ -61,7 +61,7 @@ def test_timeout_after_hides_the_servers_refusal(store: Store) -> None:
     store.put("k", b"2")
     faulty = FaultyStore(store, lambda _: Fault.TIMEOUT_AFTER)
     with pytest.raises(TransientStoreError) as info:
-        faulty.put("k", b"3", if_match=etag)
+        faulty.put("k", b"3", mode=Replace(etag))
     assert isinstance(info.value.__context__, EtagMismatchError)
 
 

@@ -19,8 +19,7 @@ from hypothesis import strategies as st
 
 from cloudmap import CloudMapping, CodecError, NotSupportedError
 from cloudmap.codecs import Codec, json, raw, text, zlib
-from cloudmap.store import MAX_KEY_BYTES, Store, validate_key
-from cloudmap.stores import MemoryStore
+from cloudmap.stores import MAX_KEY_BYTES, MemoryStore, Store, validate_key
 
 StoreFactory = Callable[[], Store]
 

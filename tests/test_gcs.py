@@ -29,7 +29,7 @@ from cloudmap.errors import (
     KeySyncError,
 )
 from cloudmap.providers import GoogleCloudStorageMapping
-from cloudmap.store import Store
+from cloudmap.stores import Replace, Store
 from cloudmap.stores.gcs import GCSStore
 from tests.http_recording import RecordingAdapter
 
@@ -164,18 +164,12 @@ def test_an_etag_that_is_no_generation_matches_nothing(gcs_store: GCSStore) -> N
     """A foreign etag (not a generation number) fails if_match without a request."""
     gcs_store.put("k", b"v")
     with pytest.raises(EtagMismatchError):
-        gcs_store.put("k", b"w", if_match='"abc"')
+        gcs_store.put("k", b"w", mode=Replace('"abc"'))
     with pytest.raises(EtagMismatchError):
         gcs_store.get("k", if_match="abc")
     entry = gcs_store.get("k", if_none_match="abc")
     assert entry is not None
     assert entry.data == b"v"
-
-
-def test_if_match_and_if_none_match_together_are_refused(gcs_store: GCSStore) -> None:
-    """A write cannot be both create-only and a replace."""
-    with pytest.raises(ValueError, match="not both"):
-        gcs_store.put("k", b"v", if_match="1", if_none_match=True)
 
 
 # -- construction ----------------------------------------------------------------
@@ -187,7 +181,7 @@ def test_injected_client_is_used_and_left_open(
     """A store built on a given client uses it, and close() leaves it open."""
     with GCSStore(gcs_bucket, client=sdk_client, retry=None) as store:
         assert store.client is sdk_client
-        store.put("k", b"v", if_none_match=True)
+        store.put("k", b"v", mode="create")
     assert sdk_client.bucket(gcs_bucket).blob("k").download_as_bytes() == b"v"
 
 
@@ -248,8 +242,8 @@ def test_each_operation_is_one_request_with_its_condition(
     gcs_store: GCSStore, recorder: RecordingAdapter, gcs_bucket: str
 ) -> None:
     """Each write, read and delete is one request carrying its condition."""
-    created = gcs_store.put("k", b"1", if_none_match=True)
-    replaced = gcs_store.put("k", b"2", if_match=created)
+    created = gcs_store.put("k", b"1", mode="create")
+    replaced = gcs_store.put("k", b"2", mode=Replace(created))
     gcs_store.get("k", if_match=replaced)
     gcs_store.get("k", if_none_match=replaced)
     gcs_store.get("k")
@@ -284,7 +278,7 @@ def test_a_stale_delete_sends_if_generation_match(
 ) -> None:
     """delete(if_match=old) sends ifGenerationMatch=old, which real GCS refuses."""
     first = gcs_store.put("k", b"1")
-    gcs_store.put("k", b"2", if_match=first)
+    gcs_store.put("k", b"2", mode=Replace(first))
     # fake-gcs-server deletes anyway; real GCS answers 412 to this very request.
     gcs_store.delete("k", if_match=first)
     method, path, query = recorder.calls()[-1]
@@ -332,7 +326,7 @@ def test_precondition_failed_read_raises_etag_mismatch(
     """A 412 to ifGenerationMatch on a read raises EtagMismatchError naming the key."""
     store = real_read_conditions
     first = store.put("k", b"1")
-    store.put("k", b"2", if_match=first)
+    store.put("k", b"2", mode=Replace(first))
     with pytest.raises(EtagMismatchError) as info:
         store.get("k", if_match=first)
     assert (info.value.key, info.value.expected_etag) == ("k", first)
@@ -386,7 +380,7 @@ def _create_once(factory: StoreFactory, barrier: Any, i: int) -> str:
     store = factory()
     try:
         barrier.wait()
-        store.put("claim", str(i).encode(), if_none_match=True)
+        store.put("claim", str(i).encode(), mode="create")
     except KeyExistsError:
         return "lost"
     finally:

@@ -27,7 +27,7 @@ from tests.http_recording import (
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from cloudmap.store import Store
+    from cloudmap.stores import Store
     from tests.conftest import StoreFactory
 
 pytestmark = pytest.mark.emulator

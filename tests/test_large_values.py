@@ -10,12 +10,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from cloudmap import CloudMapping
 from cloudmap.errors import EtagMismatchError, KeyExistsError
+from cloudmap.stores import PutMode, Replace
 from cloudmap.stores.s3 import S3Store
 from tests.http_recording import RecordingAdapter, S3RequestLog
 from tests.scale import Scale
@@ -23,7 +24,7 @@ from tests.scale import Scale
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from cloudmap.store import Store
+    from cloudmap.stores import Store
     from tests.conftest import StoreFactory
 
 MIB = 1024 * 1024
@@ -78,8 +79,8 @@ def _conditional_providers(s3_gap: str | None = None) -> pytest.MarkDecorator:
 )
 def test_large_value_round_trips(large_store: Store) -> None:
     """A value over the threshold is created, replaced and read back intact."""
-    first = large_store.put("big", VALUE, if_none_match=True)
-    second = large_store.put("big", VALUE[::-1], if_match=first)
+    first = large_store.put("big", VALUE, mode="create")
+    second = large_store.put("big", VALUE[::-1], mode=Replace(first))
     entry = large_store.get("big")
     assert entry is not None
     assert entry.etag == second
@@ -87,10 +88,10 @@ def test_large_value_round_trips(large_store: Store) -> None:
 
 
 def _refused_and_kept(
-    store: Store, error: type[Exception], kept: bytes, **condition: Any
+    store: Store, error: type[Exception], kept: bytes, *, mode: PutMode
 ) -> None:
     with pytest.raises(error):
-        store.put("big", VALUE, **condition)
+        store.put("big", VALUE, mode=mode)
     entry = store.get("big")
     assert entry is not None
     assert entry.data == kept
@@ -100,7 +101,7 @@ def _refused_and_kept(
 def test_large_create_over_an_existing_key_is_refused(large_store: Store) -> None:
     """Creating a large value where one exists raises KeyExistsError and keeps it."""
     large_store.put("big", b"small")
-    _refused_and_kept(large_store, KeyExistsError, b"small", if_none_match=True)
+    _refused_and_kept(large_store, KeyExistsError, b"small", mode="create")
 
 
 @_conditional_providers(s3_gap=_MOTO_IF_MATCH)
@@ -108,7 +109,7 @@ def test_large_replace_of_a_changed_key_is_refused(large_store: Store) -> None:
     """Replacing a large value under a stale etag raises EtagMismatchError."""
     stale = large_store.put("big", b"one")
     large_store.put("big", b"two")
-    _refused_and_kept(large_store, EtagMismatchError, b"two", if_match=stale)
+    _refused_and_kept(large_store, EtagMismatchError, b"two", mode=Replace(stale))
 
 
 @pytest.mark.emulator
@@ -119,8 +120,8 @@ def test_s3_condition_rides_on_complete_multipart_upload(
     store = s3_store_factory(multipart_threshold=5 * MIB)  # type: ignore[call-arg]
     assert isinstance(store, S3Store)
     log = S3RequestLog(store.client)
-    etag = store.put("big", VALUE, if_none_match=True)
-    store.put("big", VALUE, if_match=etag)
+    etag = store.put("big", VALUE, mode="create")
+    store.put("big", VALUE, mode=Replace(etag))
     sent = log.exchanges()
     assert [(e.method, sorted(e.query)) for e in sent] == 2 * [
         ("POST", ["uploads"]),
@@ -144,7 +145,7 @@ def test_s3_refused_multipart_upload_is_aborted(s3_store_factory: StoreFactory) 
     assert isinstance(store, S3Store)
     store.put("big", b"exists")
     with pytest.raises(KeyExistsError):
-        store.put("big", VALUE, if_none_match=True)
+        store.put("big", VALUE, mode="create")
     pending = store.client.list_multipart_uploads(Bucket=store.bucket)
     assert pending.get("Uploads", []) == []
     store.close()
@@ -157,7 +158,7 @@ def test_gcs_condition_rides_on_the_resumable_upload(
     """A value over 8 MiB goes as a resumable upload started with ifGenerationMatch."""
     store = gcs_store_factory()
     log = RecordingAdapter().attach(store.client)  # type: ignore[attr-defined]
-    store.put("big", VALUE, if_none_match=True)
+    store.put("big", VALUE, mode="create")
     start = log.exchanges()[0]
     assert start.method == "POST"
     assert start.query["uploadType"] == ["resumable"]

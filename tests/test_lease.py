@@ -28,7 +28,7 @@ from cloudmap.lease import LOCK_PREFIX
 from tests import lease_workers
 
 if TYPE_CHECKING:
-    from cloudmap.store import Store
+    from cloudmap.stores import Store
     from tests.conftest import StoreFactory
 
 TTL = 10.0

@@ -10,6 +10,7 @@ import pytest
 from cloudmap import CloudMapping, LocalMapping, LocalStore
 from cloudmap.codecs import json
 from cloudmap.errors import NotSupportedError, StoreError
+from cloudmap.stores import Replace
 
 
 def test_values_are_plain_files_under_root(tmp_path: Path) -> None:
@@ -33,7 +34,7 @@ def test_files_written_by_other_tools_are_keys(tmp_path: Path) -> None:
         listed.etag,
         {},
     )
-    etag = store.put("sub/foreign.txt", b"ours", if_match=listed.etag)
+    etag = store.put("sub/foreign.txt", b"ours", mode=Replace(listed.etag))
     assert store.get("sub/foreign.txt").etag == etag  # type: ignore[union-attr]
 
 

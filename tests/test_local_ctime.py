@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from cloudmap import CloudMapping, FencedError, LocalStore, codecs
+from cloudmap.stores import Replace
 from tests.test_lease import FakeClock, lease_of
 
 
@@ -63,7 +64,7 @@ def test_write_on_held_etag_after_chmod(tmp_path: Path) -> None:
     store = LocalStore(tmp_path)
     etag = store.put("k", b"v", metadata={"a": "b"})
     (tmp_path / "k").chmod(0o600)
-    store.put("k", b"w", if_match=etag)
+    store.put("k", b"w", mode=Replace(etag))
     (tmp_path / "k").chmod(0o644)
     entry = store.get("k")
     assert entry is not None

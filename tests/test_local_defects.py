@@ -15,6 +15,7 @@ import pytest
 import cloudmap
 from cloudmap import CloudMapping, LocalStore
 from cloudmap.errors import StoreError
+from cloudmap.stores import Replace
 
 
 def test_key_and_json_suffixed_folder_coexist(tmp_path: Path) -> None:
@@ -196,7 +197,7 @@ def test_old_layout_reads_read_only_and_migrates_on_a_writable_open(
         ("d/b", '"old-d/b"'),
     ]
     assert dict(store.get("a").metadata) == {"cloudmap-codec": "raw"}  # type: ignore[union-attr]
-    store.put("a", b"3", if_match='"old-a"')
+    store.put("a", b"3", mode=Replace('"old-a"'))
     assert store.get("a").data == b"3"  # type: ignore[union-attr]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cloudmap import LocalStore
 from cloudmap.errors import EtagMismatchError, KeyExistsError, NotSupportedError
+from cloudmap.stores import Replace
 
 
 def _together(calls: list[Callable[[], object]]) -> list[object]:
@@ -37,8 +38,7 @@ def _temp_files(root: Path) -> list[Path]:
 def test_concurrent_creates_of_one_key_have_one_winner(tmp_path: Path) -> None:
     store = LocalStore(tmp_path)
     calls: list[Callable[[], object]] = [
-        (lambda i=i: store.put("k", str(i).encode(), if_none_match=True))
-        for i in range(24)
+        (lambda i=i: store.put("k", str(i).encode(), mode="create")) for i in range(24)
     ]
     results = _together(calls)
     won = [i for i, r in enumerate(results) if isinstance(r, str)]
@@ -59,9 +59,9 @@ def test_each_write_keeps_its_own_outcome(tmp_path: Path) -> None:
         # Half replace with the right etag, half with a wrong one; plus new keys.
         etag = held[f"old{i}"] if i % 2 else '"wrong"'
         calls.append(
-            lambda i=i, etag=etag: store.put(f"old{i}", b"after", if_match=etag)
+            lambda i=i, etag=etag: store.put(f"old{i}", b"after", mode=Replace(etag))
         )
-        calls.append(lambda i=i: store.put(f"new{i}", b"new", if_none_match=True))
+        calls.append(lambda i=i: store.put(f"new{i}", b"new", mode="create"))
     calls.append(lambda: store.put("x", b"file"))
     calls.append(lambda: store.put("x/y", b"nested"))
     results = _together(calls)

@@ -13,7 +13,7 @@ from cloudmap import (
     KeySyncError,
 )
 from cloudmap.codecs import CODEC_METADATA_KEY, json, pickle, zlib
-from cloudmap.store import Store
+from cloudmap.stores import Store
 from tests.conftest import StoreFactory
 from tests.recording import RecordingStore
 

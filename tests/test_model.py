@@ -25,7 +25,7 @@ from hypothesis.stateful import (
 )
 
 from cloudmap import CloudMapping, EtagMismatchError, KeyExistsError
-from cloudmap.store import Store
+from cloudmap.stores import Store
 from tests.scale import Scale
 
 StoreFactory = Callable[[], Store]

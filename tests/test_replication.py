@@ -15,8 +15,7 @@ from cloudmap.errors import KeySyncError, ReplicationError, TransientStoreError
 from cloudmap.faults import Call, Fault, FaultyStore
 from cloudmap.replication import ReplicatedMapping
 from cloudmap.retry import retry_policy
-from cloudmap.store import Store
-from cloudmap.stores import LocalStore, MemoryStore
+from cloudmap.stores import LocalStore, MemoryStore, Store
 
 StoreFactory = Callable[[], Store]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cloudmap import CloudMapping
+from cloudmap.stores import Replace
 from tests.recording import RecordingStore
 
 if TYPE_CHECKING:
@@ -31,8 +32,8 @@ def test_get_set_delete_are_one_call_each(store_factory: StoreFactory) -> None:
     del m["k"]
     assert store.ops() == ["put", "put", "get", "delete"]
     create, replace, read, delete = (call.kwargs for call in store.calls)
-    assert create["if_none_match"] is True
-    assert replace["if_match"] == first
+    assert create["mode"] == "create"
+    assert replace["mode"] == Replace(first)
     assert read["if_match"] == delete["if_match"] == second
     m.close()
 

@@ -25,8 +25,7 @@ from cloudmap.retry import (
     retry_policy,
     retrying_store,
 )
-from cloudmap.store import Store
-from cloudmap.stores import MemoryStore
+from cloudmap.stores import MemoryStore, Replace, Store
 from cloudmap.testing import StoreContract
 
 StoreFactory = Callable[[], Store]
@@ -105,7 +104,7 @@ def test_conflicts_are_never_retried(store: Store) -> None:
 
     faulty = FaultyStore(store, record)
     with pytest.raises(EtagMismatchError):
-        RetryingStore(faulty, no_sleep()).put("k", b"3", if_match=etag)
+        RetryingStore(faulty, no_sleep()).put("k", b"3", mode=Replace(etag))
     assert [c.op for c in calls] == ["put"]
 
 
@@ -207,7 +206,7 @@ def test_unsent_write_then_real_conflict_is_reported(store: Store) -> None:
 
     with pytest.raises(EtagMismatchError):
         RetryingStore(FaultyStore(store, handler), no_sleep()).put(
-            "k", b"ours", if_match=etag
+            "k", b"ours", mode=Replace(etag)
         )
     entry = store.get("k")
     assert entry is not None
@@ -227,7 +226,7 @@ def test_lost_write_overwritten_before_retry_is_a_conflict(store: Store) -> None
 
     with pytest.raises(EtagMismatchError):
         RetryingStore(FaultyStore(store, handler), no_sleep()).put(
-            "k", b"ours", if_match=etag
+            "k", b"ours", mode=Replace(etag)
         )
 
 
@@ -236,13 +235,13 @@ def test_create_racing_a_lost_response_from_another_writer(store: Store) -> None
 
     def handler(call: Call) -> Fault | None:
         if call.op == "put" and call.n == 0:
-            store.put("k", b"theirs", if_none_match=True)
+            store.put("k", b"theirs", mode="create")
             return Fault.RESET  # ambiguous to us, but our request never applied
         return None
 
     with pytest.raises(KeyExistsError):
         RetryingStore(FaultyStore(store, handler), no_sleep()).put(
-            "k", b"ours", if_none_match=True
+            "k", b"ours", mode="create"
         )
 
 

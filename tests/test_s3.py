@@ -28,7 +28,7 @@ from cloudmap.errors import (
 )
 from cloudmap.mapping import CloudMapping
 from cloudmap.providers import AWSS3Mapping
-from cloudmap.store import Store
+from cloudmap.stores import PutMode, Replace, Store
 from cloudmap.stores.s3 import S3Store
 from tests.emulators import free_port, unique_bucket_name
 from tests.fixtures_s3 import MOTO_CREDENTIALS, NO_RETRIES
@@ -144,9 +144,9 @@ def test_metadata_names_come_back_lowercase(s3_store: S3Store) -> None:
 def test_identical_bytes_give_the_same_etag(s3_store: S3Store) -> None:
     """S3's ETag is the MD5 of the bytes, so rewriting equal bytes repeats it (ABA)."""
     first = s3_store.put("k", b"same")
-    second = s3_store.put("k", b"same", if_match=first)
+    second = s3_store.put("k", b"same", mode=Replace(first))
     assert second == first
-    assert s3_store.put("k", b"other", if_match=first) != first
+    assert s3_store.put("k", b"other", mode=Replace(first)) != first
 
 
 @pytest.mark.xfail(strict=True, reason="moto answers 404 for a key holding '\\n'")
@@ -194,7 +194,7 @@ def test_missing_bucket_raises_container_not_found(s3_endpoint: str) -> None:
     with S3Store(bucket, endpoint_url=s3_endpoint, **MOTO_CREDENTIALS) as store:
         calls: list[Callable[[], object]] = [
             lambda: store.get("k"),
-            lambda: store.put("k", b"v", if_none_match=True),
+            lambda: store.put("k", b"v", mode="create"),
             lambda: store.delete("k"),
             lambda: list(store.list()),
         ]
@@ -259,7 +259,7 @@ def test_service_errors_are_translated(
     """Each S3 error answer becomes one cloudmap error, the ClientError as cause."""
     answer(s3_store.client, status, code)
     with pytest.raises(error) as info:
-        s3_store.put("k", b"v", if_none_match=True)
+        s3_store.put("k", b"v", mode="create")
     assert type(info.value) is error
     assert isinstance(info.value.__cause__, ClientError)
     assert info.value.key == "k"
@@ -273,7 +273,7 @@ def test_conflict_on_conditional_requests_is_transient(
     etag = s3_store.put("k", b"v")
     answer(s3_store.client, 409, code)
     with pytest.raises(TransientStoreError):
-        s3_store.put("k", b"w", if_match=etag)
+        s3_store.put("k", b"w", mode=Replace(etag))
     with pytest.raises(TransientStoreError):
         s3_store.delete("k", if_match=etag)
 
@@ -289,19 +289,18 @@ def test_other_conflict_on_unconditional_request_is_a_store_error(
 
 
 @pytest.mark.parametrize(
-    ("if_match", "if_none_match", "error"),
-    [(None, True, KeyExistsError), ('"e"', False, EtagMismatchError)],
+    ("mode", "error"),
+    [("create", KeyExistsError), (Replace('"e"'), EtagMismatchError)],
 )
 def test_precondition_failed_maps_by_the_condition_sent(
     s3_store: S3Store,
-    if_match: str | None,
-    if_none_match: bool,
+    mode: PutMode,
     error: type[Exception],
 ) -> None:
     """A 412 is KeyExistsError for a create, EtagMismatchError for a replace."""
     answer(s3_store.client, 412, "PreconditionFailed")
     with pytest.raises(error) as info:
-        s3_store.put("k", b"v", if_match=if_match, if_none_match=if_none_match)
+        s3_store.put("k", b"v", mode=mode)
     assert info.value.__cause__ is not None
 
 
@@ -320,8 +319,8 @@ def test_unreachable_endpoint_is_transient(s3_bucket: str) -> None:
 def test_preconditions_ride_on_the_write_requests(s3_store: S3Store) -> None:
     """Create, replace and delete each send one request carrying its condition."""
     log = S3RequestLog(s3_store.client)
-    first = s3_store.put("k", b"1", if_none_match=True)
-    second = s3_store.put("k", b"2", if_match=first)
+    first = s3_store.put("k", b"1", mode="create")
+    second = s3_store.put("k", b"2", mode=Replace(first))
     s3_store.delete("k", if_match=second)
     assert log.summary == [("PUT", "k"), ("PUT", "k"), ("DELETE", "k")]
     create, replace, delete = log.requests
@@ -463,7 +462,7 @@ def _create_in_threads(
     def attempt(i: int) -> str:
         barrier.wait()
         try:
-            store.put("claim", f"{worker}-{i}".encode(), if_none_match=True)
+            store.put("claim", f"{worker}-{i}".encode(), mode="create")
         except KeyExistsError:
             return "lost"
         except Exception as exc:  # reported to the parent, which fails the test

@@ -32,6 +32,7 @@ from cloudmap.errors import (
 )
 from cloudmap.providers import AWSS3Mapping
 from cloudmap.retry import outcome_unknown
+from cloudmap.stores import Replace
 from cloudmap.stores.s3 import S3Store
 from cloudmap.targets import open_store
 from tests.emulators import make_s3_bucket
@@ -152,13 +153,13 @@ def test_keys_obstore_would_rewrite_round_trip_verbatim(
     fast: S3Store, sdk: S3Store, key: str
 ) -> None:
     """Such keys go through boto3: stored, read, listed and deleted as written."""
-    etag = fast.put(key, b"1", if_none_match=True)
+    etag = fast.put(key, b"1", mode="create")
     entry = sdk.get(key)
     assert entry is not None
     assert entry.etag == etag
     assert [(k.key, k.etag) for k in fast.list()] == [(key, etag)]
     with pytest.raises(EtagMismatchError):
-        fast.put(key, b"2", if_match='"stale"')
+        fast.put(key, b"2", mode=Replace('"stale"'))
     fast.delete(key, if_match=etag)
     assert fast.get(key) is None
 
@@ -212,7 +213,7 @@ def test_unreachable_endpoint_is_transient_and_unsent() -> None:
     """A refused connection is a TransientStoreError that never reached a server."""
     store = _store("http://127.0.0.1:9", "bucket")
     with pytest.raises(TransientStoreError) as info:
-        store.put("k", b"1", if_none_match=True)
+        store.put("k", b"1", mode="create")
     assert not outcome_unknown(info.value)
 
 
@@ -280,7 +281,7 @@ def test_engine_from_ini(
     store = config.open_store(create=False)
     assert isinstance(store, S3Store)
     assert store.engine == "obstore"
-    store.put("k", b"1", if_none_match=True)
+    store.put("k", b"1", mode="create")
     store.close()
 
 
@@ -320,7 +321,7 @@ def test_service_errors_are_translated(
     try:
         store = _store(f"http://127.0.0.1:{server.server_address[1]}", "bucket")
         with pytest.raises(error) as info:
-            store.put("k", b"1", if_none_match=True)
+            store.put("k", b"1", mode="create")
         assert type(info.value) is error
         assert info.value.__cause__ is not None
     finally:
@@ -348,7 +349,7 @@ def test_credentials_from_boto3s_chain(
     store = S3Store(
         s3_bucket, endpoint_url=s3_endpoint, region_name="us-east-1", engine="obstore"
     )
-    etag = store.put("k", b"1", if_none_match=True)
+    etag = store.put("k", b"1", mode="create")
     entry = store.get("k")
     assert entry is not None
     assert entry.etag == etag
@@ -376,7 +377,7 @@ def test_endpoint_from_the_environment_is_obstores_too(
     """AWS_ENDPOINT_URL_S3 sends both engines' requests to the same server."""
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint)
     store = S3Store(s3_bucket, engine="obstore", **MOTO_CREDENTIALS)
-    etag = store.put("k", b"1", if_none_match=True)
+    etag = store.put("k", b"1", mode="create")
     assert [k.etag for k in store.list()] == [etag]
     store.delete("k", if_match=etag)
     store.close()
@@ -403,7 +404,7 @@ def test_unusual_keys_are_the_same_on_both_engines(
     fast: S3Store, sdk: S3Store, key: str
 ) -> None:
     """Keys obstore can name are written, read and listed verbatim by either engine."""
-    etag = fast.put(key, b"1", if_none_match=True)
+    etag = fast.put(key, b"1", mode="create")
     entry = sdk.get(key, if_match=etag)
     assert entry is not None
     assert entry.data == b"1"

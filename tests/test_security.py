@@ -28,7 +28,7 @@ from cloudmap import (
     S3Store,
     codecs,
 )
-from cloudmap.store import Store
+from cloudmap.stores import Store
 from tests.emulators import AZURITE_KEY
 
 StoreFactory = Callable[[], Store]

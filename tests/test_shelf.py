@@ -10,7 +10,7 @@ import pytest
 
 import cloudmap
 from cloudmap import BulkError, CodecError, KeySyncError, ReadOnlyError, StoreError
-from cloudmap.store import Store
+from cloudmap.stores import Store
 
 REFERENCE = {"key1": "value1", "key2": 2, "key3": (1, 2, 3)}
 

@@ -20,8 +20,7 @@ from cloudmap.errors import CloudMapError
 from cloudmap.faults import Fault, FaultyStore, RandomFaults
 from cloudmap.replication import ReplicatedMapping
 from cloudmap.retry import retry_policy
-from cloudmap.store import Store
-from cloudmap.stores import LocalStore, MemoryStore
+from cloudmap.stores import LocalStore, MemoryStore, Store
 
 StoreFactory = Callable[[], Store]
 

@@ -12,7 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from cloudmap import CloudMapping, KeyExistsError, LocalStore, MemoryStore
 from cloudmap.codecs import json
-from cloudmap.store import Store
+from cloudmap.stores import Store
 
 KEYS = st.sampled_from(["a", "b", "dir/c", "é d"])
 VALUES = st.integers() | st.text(max_size=5) | st.lists(st.booleans(), max_size=3)

@@ -20,7 +20,7 @@ from cloudmap.cli import main
 from cloudmap.config import mapping_from_config, read_config
 from cloudmap.errors import ConfigError, StoreError
 from cloudmap.faults import Call
-from cloudmap.store import Store
+from cloudmap.stores import Store
 from cloudmap.stores.s3 import S3Store
 from cloudmap.targets import memory_store
 from cloudmap.verify import RESERVED_PREFIX, probe_store, require, verify

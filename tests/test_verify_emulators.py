@@ -22,7 +22,7 @@ from cloudmap import open as open_shelf
 from cloudmap.cli import main
 from cloudmap.dask._cache import Memo
 from cloudmap.dask._spill import make_spill_mapping
-from cloudmap.store import Store
+from cloudmap.stores import Store
 from cloudmap.stores.azure import AzureBlobStore
 from cloudmap.stores.gcs import GCSStore
 from cloudmap.stores.s3 import S3Store

@@ -18,7 +18,7 @@ from botocore.config import Config
 from cloudmap import CloudMapping, codecs
 from cloudmap.errors import TransientStoreError
 from cloudmap.retry import outcome_unknown, retry_policy
-from cloudmap.store import Store
+from cloudmap.stores import Store
 from cloudmap.stores.azure import AzureBlobStore
 from cloudmap.stores.gcs import GCSStore
 from cloudmap.stores.s3 import S3Store
@@ -139,7 +139,7 @@ def test_wire_failures_are_transient_store_errors(
     """A 503 or a reset on the wire surfaces as TransientStoreError, not an SDK error."""
     store = proxied.build(on_first(proxied.write_method, fault))
     with pytest.raises(TransientStoreError) as info:
-        store.put("k", b"v", if_none_match=True)
+        store.put("k", b"v", mode="create")
     assert info.value.__cause__ is not None
     assert outcome_unknown(info.value) is (fault is WireFault.RESET)
 

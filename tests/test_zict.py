@@ -8,7 +8,7 @@ import pytest
 import zict
 
 from cloudmap import CloudMapping, KeySyncError
-from cloudmap.store import Store
+from cloudmap.stores import Store
 from tests.zict_checks import (
     check_bad_key_types,
     check_different_keys_threadsafe,

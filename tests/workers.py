@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from cloudmap import CloudMapping, KeyExistsError
 from cloudmap.codecs import json
-from cloudmap.store import Store
+from cloudmap.stores import Store
 
 
 def claim(factory: Callable[[], Store], key: str, threads: int) -> int:

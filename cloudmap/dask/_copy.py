@@ -21,7 +21,7 @@ from cloudmap.transfer import TransferReport, _Copier
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from cloudmap.store import Store
+    from cloudmap.stores._protocol import Store
 
 __all__ = [
     "Target",

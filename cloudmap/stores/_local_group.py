@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cloudmap.stores._local_index import Row
+    from cloudmap.stores._protocol import PutMode
 
 __all__ = ["GroupCommit", "Write"]
 
@@ -29,9 +30,8 @@ class Write:
         "error",
         "etag",
         "fd",
-        "if_match",
-        "if_none_match",
         "key",
+        "mode",
         "name",
         "record",
         "row",
@@ -48,8 +48,7 @@ class Write:
         etag: str,
         record: str,
         digest: bytes,
-        if_match: str | None,
-        if_none_match: bool,
+        mode: PutMode,
     ) -> None:
         self.key = key
         self.segments = segments
@@ -58,8 +57,7 @@ class Write:
         self.etag = etag
         self.record = record
         self.digest = digest
-        self.if_match = if_match
-        self.if_none_match = if_none_match
+        self.mode = mode
         self.row: Row | None = None  # set when its file was renamed over the key
         self.error: BaseException | None = None
         self.done = False

@@ -43,8 +43,15 @@ from cloudmap.errors import (
     StoreError,
     TransientStoreError,
 )
-from cloudmap.store import Entry, ListedKey, validate_key
 from cloudmap.stores._azure_account import discover_account
+from cloudmap.stores._protocol import (
+    Entry,
+    ListedKey,
+    PutMode,
+    Replace,
+    check_mode,
+    validate_key,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -449,7 +456,7 @@ class AzureBlobStore:
         if_match: str | None = None,
         if_none_match: str | None = None,
     ) -> Entry | None:
-        """Read `key` in one Get Blob; see `cloudmap.store.Store.get`.
+        """Read `key` in one Get Blob; see `cloudmap.stores.Store.get`.
 
         An empty value costs two requests: Get Blob asks for a byte range, which
         an empty blob answers with 416, and the SDK then asks again without one.
@@ -503,40 +510,38 @@ class AzureBlobStore:
         key: str,
         data: bytes,
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> str:
         """Write `key` in one Put Blob (or blocks and a Put Block List).
 
-        See `cloudmap.store.Store.put`. `if_match` and `if_none_match` exclude
-        each other: the SDK sends one condition per request.
+        See `cloudmap.stores.Store.put`.
         """
         from azure.core import MatchConditions  # noqa: PLC0415
 
         _check_key(key)
+        check_mode(mode, store=self._name)
         payload = bytes(data)
         options: dict[str, Any] = {
             "metadata": _encode_metadata(key, metadata or {}),
             "overwrite": True,
         }
-        if if_none_match:
-            if if_match is not None:
-                msg = "pass at most one of if_match and if_none_match"
-                raise ValueError(msg)
-            # Sends If-None-Match: * and maps its 412 to 409 BlobAlreadyExists.
-            options["overwrite"] = False
-        elif if_match is not None:
-            if_match = _quoted(if_match)
-            options["etag"] = if_match
-            options["match_condition"] = MatchConditions.IfNotModified
+        if_match: str | None = None
+        match mode:
+            case "create":
+                # Sends If-None-Match: * and maps its 412 to 409 BlobAlreadyExists.
+                options["overwrite"] = False
+            case Replace(etag):
+                if_match = _quoted(etag)
+                options["etag"] = if_match
+                options["match_condition"] = MatchConditions.IfNotModified
         blob = self._container.get_blob_client(key)
         with _map_azure_errors(self._name, "put", key, if_match=if_match):
             result = blob.upload_blob(payload, length=len(payload), **options)
         return _quoted(str(result["etag"]))
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
-        """Delete `key` in one Delete Blob; see `cloudmap.store.Store.delete`."""
+        """Delete `key` in one Delete Blob; see `cloudmap.stores.Store.delete`."""
         from azure.core import MatchConditions  # noqa: PLC0415
         from azure.core.exceptions import ResourceNotFoundError  # noqa: PLC0415
 

@@ -34,7 +34,14 @@ from cloudmap.errors import (
     StoreError,
     TransientStoreError,
 )
-from cloudmap.store import Entry, ListedKey, validate_key
+from cloudmap.stores._protocol import (
+    Entry,
+    ListedKey,
+    PutMode,
+    Replace,
+    check_mode,
+    validate_key,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -224,7 +231,7 @@ class GCSStore:
         if_match: str | None = None,
         if_none_match: str | None = None,
     ) -> Entry | None:
-        """Read `key` in one request; see `cloudmap.store.Store.get`."""
+        """Read `key` in one request; see `cloudmap.stores.Store.get`."""
         from google.api_core import exceptions as gexc  # noqa: PLC0415
 
         _validate_gcs_key(key)
@@ -264,23 +271,28 @@ class GCSStore:
         key: str,
         data: bytes,
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> str:
-        """Write `key` in one request (up to 8 MiB); see `cloudmap.store.Store.put`.
+        """Write `key` in one request (up to 8 MiB); see `cloudmap.stores.Store.put`.
 
         A larger value takes a resumable upload: one request to start it, with
         the condition, and one per 16 MiB chunk.
 
         Raises:
-            ValueError: both `if_match` and `if_none_match` are given, or a
-                metadata name is not lower case (HTTP returns it lower-cased).
+            ValueError: a metadata name is not lower case (HTTP returns it
+                lower-cased), or `mode` is not a `PutMode`.
         """
         _validate_gcs_key(key)
-        if if_match is not None and if_none_match:
-            raise ValueError("pass if_match or if_none_match, not both")
-        condition = 0 if if_none_match else _generation(key, if_match, store=self.name)
+        check_mode(mode, store=self.name)
+        if_match: str | None = None
+        condition: int | None = None
+        match mode:
+            case "create":
+                condition = 0  # generation 0: only if no object exists
+            case Replace(etag):
+                if_match = etag
+                condition = _generation(key, etag, store=self.name)
         meta = dict(metadata or {})
         for name in meta:
             if name != name.lower():
@@ -292,7 +304,7 @@ class GCSStore:
             key,
             store=self.name,
             if_match=if_match,
-            create=if_none_match,
+            create=mode == "create",
             bucket_request=True,
         ):
             # Up to 8 MiB the SDK sends one multipart upload carrying the
@@ -318,7 +330,7 @@ class GCSStore:
         return str(blob.generation)
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
-        """Delete `key` in one request; see `cloudmap.store.Store.delete`."""
+        """Delete `key` in one request; see `cloudmap.stores.Store.delete`."""
         _validate_gcs_key(key)
         match = _generation(key, if_match, store=self.name)
         blob = self._bucket.blob(key)

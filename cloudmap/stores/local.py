@@ -41,7 +41,6 @@ from cloudmap.errors import (
     ReadOnlyError,
     StoreError,
 )
-from cloudmap.store import Entry, ListedKey, check_precondition, validate_key
 from cloudmap.stores._local_group import GroupCommit, Write
 from cloudmap.stores._local_index import Index, Row, Transaction
 from cloudmap.stores._local_layout import open_layout
@@ -57,6 +56,15 @@ from cloudmap.stores._local_tree import (
     key_problem,
     read_all,
     skip_key,
+)
+from cloudmap.stores._protocol import (
+    Entry,
+    ListedKey,
+    PutMode,
+    check_mode,
+    check_precondition,
+    replace_or_overwrite,
+    validate_key,
 )
 
 __all__ = ["LocalStore"]
@@ -255,7 +263,7 @@ class LocalStore:
         if_match: str | None = None,
         if_none_match: str | None = None,
     ) -> Entry | None:
-        """Read `key`; see `cloudmap.store.Store.get`."""
+        """Read `key`; see `cloudmap.stores.Store.get`."""
         segments = self._segments(key)
         try:
             found = self._open_value(key, segments)
@@ -363,12 +371,12 @@ class LocalStore:
         key: str,
         data: bytes,
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> str:
-        """Write `key`; see `cloudmap.store.Store.put`."""
+        """Write `key`; see `cloudmap.stores.Store.put`."""
         segments = self._segments(key)
+        check_mode(mode, store=self.name)
         index = self._writable(key)
         etag = f'"{uuid.uuid4().hex}"'
         record = json.dumps(dict(metadata)) if metadata else "{}"
@@ -384,8 +392,7 @@ class LocalStore:
                 etag=etag,
                 record=record,
                 digest=digest(data),
-                if_match=if_match,
-                if_none_match=if_none_match,
+                mode=mode,
             )
             try:
                 self._group.commit(
@@ -411,8 +418,7 @@ class LocalStore:
                         write.key,
                         write.segments,
                         write.name,
-                        if_match=write.if_match,
-                        if_none_match=write.if_none_match,
+                        mode=write.mode,
                     )
                 except Exception as exc:  # noqa: BLE001 - this key's outcome alone
                     write.error = exc  # nothing was renamed
@@ -429,8 +435,7 @@ class LocalStore:
         segments: list[str],
         name: str,
         *,
-        if_match: str | None,
-        if_none_match: bool,
+        mode: PutMode,
     ) -> None:
         """Check the precondition and rename the temp file over the key."""
         folders = self._folders(segments)
@@ -440,8 +445,7 @@ class LocalStore:
             check_precondition(
                 key,
                 current,
-                if_match=if_match,
-                if_none_match=if_none_match,
+                mode=mode,
                 store=self.name,
             )
             if folders is None:
@@ -472,7 +476,7 @@ class LocalStore:
                 folders.close()
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
-        """Delete `key`; see `cloudmap.store.Store.delete`."""
+        """Delete `key`; see `cloudmap.stores.Store.delete`."""
         segments = self._segments(key)
         index = self._writable(key)
         with self._errors(key), index.transaction() as tx:
@@ -484,8 +488,7 @@ class LocalStore:
                 check_precondition(
                     key,
                     self._etag(tx, key, stat),
-                    if_match=if_match,
-                    if_none_match=False,
+                    mode=replace_or_overwrite(if_match),
                     store=self.name,
                 )
                 if folders is None or stat is None:

@@ -8,7 +8,15 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
 from cloudmap.errors import EtagMismatchError
-from cloudmap.store import Entry, ListedKey, check_precondition, validate_key
+from cloudmap.stores._protocol import (
+    Entry,
+    ListedKey,
+    PutMode,
+    check_mode,
+    check_precondition,
+    replace_or_overwrite,
+    validate_key,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -18,7 +26,7 @@ class MemoryStore:
 
     Examples:
         >>> store = MemoryStore()
-        >>> etag = store.put("a", b"1", if_none_match=True)
+        >>> etag = store.put("a", b"1", mode="create")
         >>> store.get("a").data
         b'1'
     """
@@ -44,7 +52,7 @@ class MemoryStore:
         if_match: str | None = None,
         if_none_match: str | None = None,
     ) -> Entry | None:
-        """Read `key`; see `cloudmap.store.Store.get`."""
+        """Read `key`; see `cloudmap.stores.Store.get`."""
         validate_key(key)
         with self._lock:
             entry = self._objects.get(key)
@@ -64,12 +72,12 @@ class MemoryStore:
         key: str,
         data: bytes,
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> str:
-        """Write `key`; see `cloudmap.store.Store.put`."""
+        """Write `key`; see `cloudmap.stores.Store.put`."""
         validate_key(key)
+        check_mode(mode, store=self.name)
         payload = bytes(data)
         meta = MappingProxyType(dict(metadata or {}))
         with self._lock:
@@ -77,8 +85,7 @@ class MemoryStore:
             check_precondition(
                 key,
                 entry.etag if entry is not None else None,
-                if_match=if_match,
-                if_none_match=if_none_match,
+                mode=mode,
                 store=self.name,
             )
             etag = f'"{next(self._counter)}"'
@@ -86,15 +93,14 @@ class MemoryStore:
         return etag
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
-        """Delete `key`; see `cloudmap.store.Store.delete`."""
+        """Delete `key`; see `cloudmap.stores.Store.delete`."""
         validate_key(key)
         with self._lock:
             entry = self._objects.get(key)
             check_precondition(
                 key,
                 entry.etag if entry is not None else None,
-                if_match=if_match,
-                if_none_match=False,
+                mode=replace_or_overwrite(if_match),
                 store=self.name,
             )
             self._objects.pop(key, None)

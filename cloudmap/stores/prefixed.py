@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cloudmap.errors import KeySyncError
-from cloudmap.store import Entry, ListedKey, Store, validate_key
+from cloudmap.stores._protocol import Entry, ListedKey, PutMode, Store, validate_key
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -28,7 +28,7 @@ class PrefixedStore:
         >>> from cloudmap.stores import MemoryStore
         >>> root = MemoryStore()
         >>> tenant = PrefixedStore(root, "tenant1/")
-        >>> etag = tenant.put("a", b"1", if_none_match=True)
+        >>> etag = tenant.put("a", b"1", mode="create")
         >>> [item.key for item in root.list()], [item.key for item in tenant.list()]
         (['tenant1/a'], ['a'])
     """
@@ -96,8 +96,7 @@ class PrefixedStore:
         key: str,
         data: bytes,
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> str:
         """Write `key`; see `Store.put`."""
@@ -106,8 +105,7 @@ class PrefixedStore:
             return self._store.put(
                 full,
                 data,
-                if_match=if_match,
-                if_none_match=if_none_match,
+                mode=mode,
                 metadata=metadata,
             )
         except KeySyncError as exc:

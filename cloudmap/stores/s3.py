@@ -37,7 +37,15 @@ from cloudmap.errors import (
     StoreError,
     TransientStoreError,
 )
-from cloudmap.store import Entry, ListedKey, validate_key
+from cloudmap.stores._protocol import (
+    Entry,
+    ListedKey,
+    PutMode,
+    Replace,
+    check_mode,
+    replace_or_overwrite,
+    validate_key,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -308,12 +316,9 @@ class S3Store:
         self,
         key: str | None,
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        mode: PutMode = "overwrite",
     ) -> contextlib.AbstractContextManager[None]:
-        return _map_s3_errors(
-            key, store=self.name, if_match=if_match, if_none_match=if_none_match
-        )
+        return _map_s3_errors(key, store=self.name, mode=mode)
 
     def _create_bucket(self) -> None:
         region = self._client.meta.region_name
@@ -339,7 +344,7 @@ class S3Store:
         if_match: str | None = None,
         if_none_match: str | None = None,
     ) -> Entry | None:
-        """Read `key` in one GetObject; see `cloudmap.store.Store.get`."""
+        """Read `key` in one GetObject; see `cloudmap.stores.Store.get`."""
         validate_key(key)
         if self._fast is not None and self._fast.handles(key):
             return self._fast.get(key, if_match=if_match, if_none_match=if_none_match)
@@ -349,7 +354,7 @@ class S3Store:
         if if_none_match is not None:
             kwargs["IfNoneMatch"] = if_none_match
         try:
-            with self._errors(key, if_match=if_match):
+            with self._errors(key, mode=replace_or_overwrite(if_match)):
                 response = self._client.get_object(
                     Bucket=self._bucket, Key=key, **kwargs
                 )
@@ -372,33 +377,28 @@ class S3Store:
         key: str,
         data: bytes,
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        mode: PutMode = "overwrite",
         metadata: Mapping[str, str] | None = None,
     ) -> str:
-        """Write `key` in one PutObject; see `cloudmap.store.Store.put`.
+        """Write `key` in one PutObject; see `cloudmap.stores.Store.put`.
 
         A value larger than `multipart_threshold` takes a multipart upload
         (2 requests plus one per part) with the condition on its completion.
         """
         validate_key(key)
+        check_mode(mode, store=self.name)
         fast = self._fast
         if fast:
             fast.check_writable(key)
         if fast and len(data) <= self._threshold and fast.handles(key, metadata):
-            return fast.put(
-                key,
-                data,
-                if_match=if_match,
-                if_none_match=if_none_match,
-                metadata=metadata,
-            )
+            return fast.put(key, data, mode=mode, metadata=metadata)
         kwargs: dict[str, Any] = {}
-        if if_none_match:
-            kwargs["IfNoneMatch"] = "*"
-        if if_match is not None:
-            kwargs["IfMatch"] = if_match
-        with self._errors(key, if_match=if_match, if_none_match=if_none_match):
+        match mode:
+            case "create":
+                kwargs["IfNoneMatch"] = "*"
+            case Replace(etag):
+                kwargs["IfMatch"] = etag
+        with self._errors(key, mode=mode):
             if len(data) > self._threshold:
                 return self._put_multipart(key, data, dict(metadata or {}), kwargs)
             response = self._client.put_object(
@@ -454,13 +454,13 @@ class S3Store:
         return done["ETag"]
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
-        """Delete `key` in one DeleteObject; see `cloudmap.store.Store.delete`."""
+        """Delete `key` in one DeleteObject; see `cloudmap.stores.Store.delete`."""
         validate_key(key)
         kwargs: dict[str, Any] = {}
         if if_match is not None:
             kwargs["IfMatch"] = if_match
         # S3 answers 204 to an unconditional delete of a missing key: a no-op.
-        with self._errors(key, if_match=if_match):
+        with self._errors(key, mode=replace_or_overwrite(if_match)):
             self._client.delete_object(Bucket=self._bucket, Key=key, **kwargs)
 
     def list(self, prefix: str = "") -> Iterator[ListedKey]:
@@ -590,8 +590,7 @@ def _map_s3_errors(
     key: str | None,
     *,
     store: str,
-    if_match: str | None,
-    if_none_match: bool,
+    mode: PutMode,
 ) -> Iterator[None]:
     """Turn botocore exceptions into cloudmap's, keeping them as `__cause__`."""
     from botocore.exceptions import (  # noqa: PLC0415
@@ -607,9 +606,7 @@ def _map_s3_errors(
     try:
         yield
     except ClientError as exc:
-        _raise_client_error(
-            exc, key, store=store, if_match=if_match, if_none_match=if_none_match
-        )
+        _raise_client_error(exc, key, store=store, mode=mode)
     except (ConnectionError, HTTPClientError, IncompleteReadError) as exc:
         msg = f"{store}: network failure on key {key!r}: {exc}"
         raise TransientStoreError(msg, key=key, store=store) from exc
@@ -626,8 +623,7 @@ def _raise_client_error(
     key: str | None,
     *,
     store: str,
-    if_match: str | None,
-    if_none_match: bool,
+    mode: PutMode,
 ) -> NoReturn:
     error = exc.response.get("Error", {})
     code = str(error.get("Code", ""))
@@ -639,15 +635,13 @@ def _raise_client_error(
         headers = meta.get("HTTPHeaders", {})
         raise _NotModifiedError(headers.get("etag"), _header_metadata(headers)) from exc
     if code == "PreconditionFailed" or status == _PRECONDITION_FAILED:
-        raise precondition_failed(
-            key, store=store, if_match=if_match, if_none_match=if_none_match
-        ) from exc
+        raise precondition_failed(key, store=store, mode=mode) from exc
     if code == "NoSuchKey" or (
         status == _NOT_FOUND and key is not None and code != "NoSuchBucket"
     ):
-        if if_match is not None:
+        if isinstance(mode, Replace):
             raise EtagMismatchError(
-                key or "", expected_etag=if_match, store=store
+                key or "", expected_etag=mode.etag, store=store
             ) from exc
         raise _NoSuchKeyError(f"{store}: no key {key!r}", key=key, store=store) from exc
     message = f"{store}: {code or status} on key {key!r}: {error.get('Message', exc)}"
@@ -656,7 +650,7 @@ def _raise_client_error(
         raise ContainerNotFoundError(message, key=key, store=store) from exc
     # S3 answers 409 to a conditional request that raced another write or
     # delete of the key; AWS says to retry it, and the retry gets the real answer.
-    conditional = if_match is not None or if_none_match
+    conditional = mode != "overwrite"
     if (
         code in _TRANSIENT_CODES
         or status in _TRANSIENT_STATUSES
@@ -668,20 +662,19 @@ def _raise_client_error(
     raise StoreError(message, key=key, store=store) from exc
 
 
-def precondition_failed(
-    key: str | None, *, store: str, if_match: str | None, if_none_match: bool
-) -> KeySyncError:
+def precondition_failed(key: str | None, *, store: str, mode: PutMode) -> KeySyncError:
     """S3's 412, as the conflict it reports for the condition that was sent."""
     # S3 does not say what it holds now: actual_etag stays unknown.
-    if if_none_match and if_match is None:
+    if mode == "create":
         return KeyExistsError(key or "", store=store)
+    expected = mode.etag if isinstance(mode, Replace) else None
     return EtagMismatchError(
         key or "",
-        expected_etag=if_match,
+        expected_etag=expected,
         store=store,
         message=(
             f"key {key!r} in {store} changed or was deleted since it was "
-            f"last seen (expected etag {if_match!r}); "
+            f"last seen (expected etag {expected!r}); "
             "call sync_with_cloud() to refresh it"
         ),
     )

@@ -33,7 +33,13 @@ from cloudmap.errors import (
     StoreError,
     TransientStoreError,
 )
-from cloudmap.store import Entry, ListedKey
+from cloudmap.stores._protocol import (
+    Entry,
+    ListedKey,
+    PutMode,
+    Replace,
+    replace_or_overwrite,
+)
 from cloudmap.stores.s3 import CREDENTIAL_CHAIN, precondition_failed
 
 if TYPE_CHECKING:
@@ -119,9 +125,9 @@ class ObstoreEngine:
         except FileNotFoundError as exc:
             if if_match is None and "NoSuchBucket" not in str(exc):
                 return None
-            raise self.error(exc, key, if_match=if_match) from exc
+            raise self.error(exc, key, mode=replace_or_overwrite(if_match)) from exc
         except Exception as exc:
-            raise self.error(exc, key, if_match=if_match) from exc
+            raise self.error(exc, key, mode=replace_or_overwrite(if_match)) from exc
         etag = result.meta["e_tag"]
         if etag is None:
             raise StoreError(f"{self._name}: no ETag on key {key!r}", key=key)
@@ -137,30 +143,28 @@ class ObstoreEngine:
         key: str,
         data: bytes,
         *,
-        if_match: str | None,
-        if_none_match: bool,
+        mode: PutMode,
         metadata: Mapping[str, str] | None,
     ) -> str:
         """One single-part PutObject carrying the condition."""
-        mode: Any = "overwrite"
-        if if_none_match:
-            mode = "create"
-        if if_match is not None:
-            # "version": None would be refused before any request is sent.
-            mode = {"e_tag": if_match}
+        sent: Any
+        match mode:
+            case Replace(expected):
+                # "version": None would be refused before any request is sent.
+                sent = {"e_tag": expected}
+            case _:
+                sent = mode
         try:
             result = self._obstore.put(
                 self._store,
                 key,
                 data,
-                mode=mode,
+                mode=sent,
                 attributes=dict(metadata or {}),
                 use_multipart=False,
             )
         except Exception as exc:
-            raise self.error(
-                exc, key, if_match=if_match, if_none_match=if_none_match
-            ) from exc
+            raise self.error(exc, key, mode=mode) from exc
         etag = result["e_tag"]
         if etag is None:
             raise StoreError(f"{self._name}: no ETag for key {key!r}", key=key)
@@ -193,8 +197,7 @@ class ObstoreEngine:
         exc: Exception,
         key: str | None,
         *,
-        if_match: str | None = None,
-        if_none_match: bool = False,
+        mode: PutMode = "overwrite",
     ) -> Exception:
         """The cloudmap error for an obstore exception (the one mapping for obstore)."""
         errors = self._obstore.exceptions
@@ -205,14 +208,13 @@ class ObstoreEngine:
         raced = "ConditionalRequestConflict" in text
         conflict = (errors.AlreadyExistsError, errors.PreconditionError)
         if isinstance(exc, conflict) and not raced:
-            return precondition_failed(
-                key, store=store, if_match=if_match, if_none_match=if_none_match
-            )
+            return precondition_failed(key, store=store, mode=mode)
         if isinstance(exc, FileNotFoundError):
             if "NoSuchBucket" in text:
                 msg = f"{store} does not exist (pass create=True to create it)"
                 return ContainerNotFoundError(msg, key=key, store=store)
-            return EtagMismatchError(key or "", expected_etag=if_match, store=store)
+            expected = mode.etag if isinstance(mode, Replace) else None
+            return EtagMismatchError(key or "", expected_etag=expected, store=store)
         first_line = text.split("\n", 1)[0]
         message = f"{store}: S3 request failed on key {key!r}: {first_line}"
         found = _STATUS.search(text)

@@ -26,6 +26,7 @@ from cloudmap import (
     open_async,
     verify,
 )
+from cloudmap.stores import PutMode, Replace
 from cloudmap.stores.prefixed import PrefixedStore
 
 
@@ -48,6 +49,14 @@ def helpers_keep_their_types() -> tuple[bytes, object] | None:
     local: LocalMapping[object] = LocalMapping.with_pickle("/tmp/cloudmap")
     local.close()
     return values.latest("k")
+
+
+def write_modes(store: Store) -> list[str]:
+    """A write says its condition in one `mode` argument."""
+    created = store.put("k", b"1", mode="create")
+    replaced = store.put("k", b"2", mode=Replace(created))
+    mode: PutMode = "overwrite"
+    return [created, replaced, store.put("k", b"3", mode=mode)]
 
 
 def mappings_are_typed(store: Store) -> int:
