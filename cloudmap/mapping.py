@@ -23,18 +23,14 @@ from cloudmap.changes import Synchronised
 from cloudmap.codecs import Codec, raw
 from cloudmap.errors import EtagMismatchError
 from cloudmap.retry import DEFAULT, retrying_store
-from cloudmap.stores._protocol import (
-    Entry,
-    Store,
-    folder_prefix,
-    replace_or_create,
-    validate_key,
-)
+from cloudmap.stores._protocol import folder_prefix, replace_or_create, validate_key
 from cloudmap.stores.prefixed import PrefixedStore
 from cloudmap.verify import require
 
 if TYPE_CHECKING:
     import tenacity
+
+    from cloudmap.stores._protocol import Entry, Store
 
 __all__ = ["CloudMapping"]
 
