@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cloudmap._aio_open import open_mapping
+from cloudmap._sentinels import NO_DEFAULT
 from cloudmap.changes import Changes, check_polling
 from cloudmap.mapping import CloudMapping
 from cloudmap.stores._protocol import Store
@@ -36,8 +37,6 @@ __all__ = ["AsyncCloudMapping", "open_async"]
 
 V = TypeVar("V")
 T = TypeVar("T")
-
-_NO_DEFAULT: Any = object()
 
 
 class AsyncCloudMapping(Generic[V]):
@@ -152,7 +151,7 @@ class AsyncCloudMapping(Generic[V]):
         key: str,
         fn: Callable[[V], V],
         *,
-        default: Any = _NO_DEFAULT,
+        default: Any = NO_DEFAULT,
         retry: tenacity.Retrying | None = None,
         fence: Lease | None = None,
     ) -> V:
@@ -167,7 +166,7 @@ class AsyncCloudMapping(Generic[V]):
             KeySyncError: conflicts outlasted the retry policy.
         """
         options: dict[str, Any] = {"retry": retry, "fence": fence}
-        if default is not _NO_DEFAULT:
+        if default is not NO_DEFAULT:
             options["default"] = default
         return await self._run(self._mapping.modify, key, fn, **options)
 
