@@ -33,7 +33,8 @@ from cloudmap.errors import (
 from cloudmap.mapping import CloudMapping
 from cloudmap.providers import AzureBlobMapping
 from cloudmap.stores import Replace
-from cloudmap.stores.azure import AzureBlobStore, _summary
+from cloudmap.stores.azure import AzureBlobStore
+from cloudmap.stores.azure._errors import summary
 from tests.emulators import AZURITE_ACCOUNT, AZURITE_KEY, free_port
 from tests.http_recording import RecordingTransport
 
@@ -497,10 +498,10 @@ def test_sdk_messages_are_redacted() -> None:
         "Max retries exceeded with url: /c/k?sv=2026&sig=SECRET%2Bsig "
         "(AccountKey=KEY==;SharedAccessSignature=sv=1&sig=OTHER)"
     )
-    summary = _summary(error)
-    assert summary.startswith("ServiceRequestError: Max retries exceeded")
+    line = summary(error)
+    assert line.startswith("ServiceRequestError: Max retries exceeded")
     for secret in ("SECRET", "KEY==", "OTHER"):
-        assert secret not in summary
+        assert secret not in line
 
 
 def test_importing_cloudmap_imports_no_azure_module() -> None:

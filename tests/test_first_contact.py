@@ -228,7 +228,7 @@ def test_az_account_name_without_a_credential_names_the_variables(
 
 AZ_ORDER = """
 import os, cloudmap
-from cloudmap.stores._azure_account import discover_account
+from cloudmap.stores.azure._account import discover_account
 def show(**env):
     for name in [n for n in os.environ if n.startswith('AZURE_')]:
         del os.environ[name]

@@ -12,6 +12,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from typing_extensions import Self
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "REFUSED_STATUSES",
     "TRANSIENT_STATUSES",
     "OwnedClient",
+    "causes",
     "header_metadata",
     "may_have_applied",
 ]
@@ -90,3 +93,17 @@ class OwnedClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc`, then what it was raised from or during, each once.
+
+    SDKs wrap the error of their HTTP client, which wraps the operating
+    system's: whether a request was sent is often known only down the chain.
+    """
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = link.__cause__ or link.__context__
