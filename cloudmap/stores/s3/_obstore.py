@@ -25,14 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from cloudmap._extras import require
-from cloudmap.errors import (
-    AccessDeniedError,
-    ContainerNotFoundError,
-    EtagMismatchError,
-    MissingCredentialsError,
-    StoreError,
-    TransientStoreError,
-)
+from cloudmap.errors import MissingCredentialsError, StoreError
 from cloudmap.stores._protocol import (
     Entry,
     ListedKey,
@@ -40,7 +33,7 @@ from cloudmap.stores._protocol import (
     Replace,
     replace_or_overwrite,
 )
-from cloudmap.stores.s3 import CREDENTIAL_CHAIN, precondition_failed
+from cloudmap.stores.s3._errors import CREDENTIAL_CHAIN, s3_errors
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -57,9 +50,6 @@ _STANDARD_ATTRIBUTES = frozenset(
     {"cache-control", "content-disposition", "content-encoding"}
     | {"content-language", "content-type", "storage-class"}
 )
-_STATUS = re.compile(r"status code: (\d{3})")
-_TRANSIENT_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-_DENIED_STATUSES = frozenset({401, 403})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -109,25 +99,20 @@ class ObstoreEngine:
 
     def get(
         self, key: str, *, if_match: str | None, if_none_match: str | None
-    ) -> Entry | None:
-        """One GetObject; `None` when the key is missing and no etag was expected."""
+    ) -> Entry:
+        """One GetObject.
+
+        A 304 and a missing key leave as `_errors.NotModifiedError` and
+        `_errors.NoSuchKeyError`, as on the boto3 path; `S3Store.get` answers them.
+        """
         options: GetOptions = {}
         if if_match is not None:
             options["if_match"] = if_match
         if if_none_match is not None:
             options["if_none_match"] = if_none_match
-        try:
+        with s3_errors(key, store=self._name, mode=replace_or_overwrite(if_match)):
             result = self._obstore.get(self._store, key, options=options)
             data = bytes(result.bytes())
-        except self._obstore.exceptions.NotModifiedError:
-            assert if_none_match is not None  # noqa: S101  # 304 answers If-None-Match only
-            return Entry(b"", if_none_match, MappingProxyType({}), not_modified=True)
-        except FileNotFoundError as exc:
-            if if_match is None and "NoSuchBucket" not in str(exc):
-                return None
-            raise self.error(exc, key, mode=replace_or_overwrite(if_match)) from exc
-        except Exception as exc:
-            raise self.error(exc, key, mode=replace_or_overwrite(if_match)) from exc
         etag = result.meta["e_tag"]
         if etag is None:
             raise StoreError(f"{self._name}: no ETag on key {key!r}", key=key)
@@ -154,7 +139,7 @@ class ObstoreEngine:
                 sent = {"e_tag": expected}
             case _:
                 sent = mode
-        try:
+        with s3_errors(key, store=self._name, mode=mode):
             result = self._obstore.put(
                 self._store,
                 key,
@@ -163,8 +148,6 @@ class ObstoreEngine:
                 attributes=dict(metadata or {}),
                 use_multipart=False,
             )
-        except Exception as exc:
-            raise self.error(exc, key, mode=mode) from exc
         etag = result["e_tag"]
         if etag is None:
             raise StoreError(f"{self._name}: no ETag for key {key!r}", key=key)
@@ -180,53 +163,16 @@ class ObstoreEngine:
             self._store, prefix=prefix.rstrip("/") or None, chunk_size=_PAGE_SIZE
         )
         while True:
-            try:
-                page = next(stream, None)
-            except self._obstore.exceptions.InvalidPathError as exc:
-                raise NotAPathError(str(exc)) from exc
-            except Exception as exc:
-                raise self.error(exc, None) from exc
+            with s3_errors(None, store=self._name):
+                try:
+                    page = next(stream, None)
+                except self._obstore.exceptions.InvalidPathError as exc:
+                    raise NotAPathError(str(exc)) from exc
             if page is None:
                 return
             for item in page:
                 start_after[:] = [item["path"]]
                 yield ListedKey(item["path"], item["e_tag"] or "")
-
-    def error(
-        self,
-        exc: Exception,
-        key: str | None,
-        *,
-        mode: PutMode = "overwrite",
-    ) -> Exception:
-        """The cloudmap error for an obstore exception (the one mapping for obstore)."""
-        errors = self._obstore.exceptions
-        store = self._name
-        text = str(exc)
-        # S3's 409 ConditionalRequestConflict (two conditional requests raced)
-        # reaches us as a conflict too, but it is transient: AWS says retry.
-        raced = "ConditionalRequestConflict" in text
-        conflict = (errors.AlreadyExistsError, errors.PreconditionError)
-        if isinstance(exc, conflict) and not raced:
-            return precondition_failed(key, store=store, mode=mode)
-        if isinstance(exc, FileNotFoundError):
-            if "NoSuchBucket" in text:
-                msg = f"{store} does not exist (pass create=True to create it)"
-                return ContainerNotFoundError(msg, key=key, store=store)
-            expected = mode.etag if isinstance(mode, Replace) else None
-            return EtagMismatchError(key or "", expected_etag=expected, store=store)
-        first_line = text.split("\n", 1)[0]
-        message = f"{store}: S3 request failed on key {key!r}: {first_line}"
-        found = _STATUS.search(text)
-        status = int(found.group(1)) if found else None
-        denied = (errors.PermissionDeniedError, errors.UnauthenticatedError)
-        if isinstance(exc, denied) or status in _DENIED_STATUSES:
-            return AccessDeniedError(message, key=key, store=store)
-        # No status at all: the connection failed or timed out.
-        no_answer = status is None and "HTTP error" in text
-        if raced or no_answer or status in _TRANSIENT_STATUSES:
-            return TransientStoreError(message, key=key, store=store)
-        return StoreError(message, key=key, store=store)
 
 
 def make_obstore_engine(
