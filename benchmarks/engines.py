@@ -1,18 +1,22 @@
-"""Client CPU and wall time per request: boto3 vs obstore, raw and under cloudmap.
+"""Client CPU and wall time per request: the SDKs vs obstore, raw and under cloudmap.
 
-    python benchmarks/engines.py [--quick] [--runs 3] [--json out.json]
+    python benchmarks/engines.py [--quick] [--runs 3] [--provider s3|azure|all]
+                                 [--json out.json]
 
-Starts moto's server itself (no latency proxy: the client's own cost is what is
-measured). For each of raw boto3, raw obstore, cloudmap on boto3 and cloudmap
-on obstore it runs set (create), get, set (replace), list (whole pages),
-get_many, set_many and delete over the same keys, and prints per request the
-process CPU time (`time.process_time`, every thread of this process; moto runs
-in its own) and the wall time, medians over `--runs` runs.
+Starts moto's server and Azurite itself (no latency proxy: the client's own
+cost is what is measured). For each provider and each of the raw SDK (boto3,
+azure-storage-blob), raw obstore, cloudmap on the SDK and cloudmap on obstore
+(benchmarks/engines_azure.py holds Azure's) it runs set (create), get, set
+(replace), list (whole pages), get_many, set_many and delete over the same
+keys, and prints per request the process CPU time (`time.process_time`, every
+thread of this process; the emulators run in their own) and the wall time,
+medians over `--runs` runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -26,8 +30,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import engines_azure
 from benchmarks.targets import _start_moto
 from cloudmap import CloudMapping
+from cloudmap.stores import Store
 from cloudmap.stores.s3 import S3Store
 
 CREDS = {
@@ -116,10 +122,9 @@ class Raw:
 
 
 class Ours:
-    """A CloudMapping[bytes] over S3Store on one engine."""
+    """A CloudMapping[bytes] over a store on one engine."""
 
-    def __init__(self, engine: str, endpoint: str, bucket: str) -> None:
-        store = S3Store(bucket, endpoint_url=endpoint, engine=engine, **CREDS)
+    def __init__(self, store: Store) -> None:
         self.m: CloudMapping[bytes] = CloudMapping(store, max_workers=WORKERS)
 
     def set(self, key: str, data: bytes) -> None:
@@ -141,6 +146,9 @@ class Ours:
     def set_many(self, items: dict[str, bytes]) -> None:
         self.m.set_many(items)
 
+    def close(self) -> None:
+        self.m.close()
+
 
 def _measure(fn: Callable[[], object], requests: int) -> tuple[float, float]:
     cpu, wall = time.process_time(), time.perf_counter()
@@ -149,11 +157,13 @@ def _measure(fn: Callable[[], object], requests: int) -> tuple[float, float]:
     return cpu / requests * 1000, wall / requests * 1000
 
 
-def run_once(impl: Raw | Ours, n: int, lists: int) -> dict[str, tuple[float, float]]:
+def run_once(
+    impl: Any, n: int, lists: int, *, page: int = 1000
+) -> dict[str, tuple[float, float]]:
     """Per-request (CPU ms, wall ms) of each operation over `n` 1 KiB values."""
     keys = [f"k{i:05}" for i in range(n)]
     value = b"x" * 1024
-    pages = lists * -(-n // 1000)
+    pages = lists * -(-n // page)
     out = {
         "set": _measure(lambda: [impl.set(k, value) for k in keys], n),
         "get": _measure(lambda: [impl.get(k) for k in keys], n),
@@ -165,6 +175,8 @@ def run_once(impl: Raw | Ours, n: int, lists: int) -> dict[str, tuple[float, flo
     }
     if isinstance(impl, Raw) and impl.engine == "boto3":
         impl.store.close()
+    elif hasattr(impl, "close"):
+        impl.close()
     return out
 
 
@@ -173,41 +185,65 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="100 keys, not 300")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--provider", choices=["s3", "azure", "all"], default="all")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     n, lists = (100, 10) if args.quick else (300, 20)
+    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as workdir:
-        proc, port = _start_moto(Path(workdir))
-        endpoint = f"http://127.0.0.1:{port}"
-        try:
-            results = _run_all(endpoint, n, lists, args.runs)
-        finally:
-            proc.kill()
-            proc.wait()
-    print(table(results, n))
+        if args.provider in {"s3", "all"}:
+            proc, port = _start_moto(Path(workdir))
+            endpoint = f"http://127.0.0.1:{port}"
+            try:
+                place = functools.partial(_new_bucket, endpoint)
+                results["s3"] = _run_all(IMPLS, place, n, lists, args.runs)
+            finally:
+                proc.kill()
+                proc.wait()
+            print(table(results["s3"], n))
+        if args.provider in {"azure", "all"}:
+            place, stop = engines_azure.start_azurite(Path(workdir))
+            try:
+                results["azure"] = _run_all(
+                    AZURE_IMPLS, place, n, lists, args.runs, page=engines_azure.PAGE
+                )
+            finally:
+                stop()
+            print(table(results["azure"], n, sdk="sdk", page=engines_azure.PAGE))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
 
 
-IMPLS: dict[str, Callable[[str, str], Raw | Ours]] = {
+IMPLS: dict[str, Callable[[str, str], Any]] = {
     "raw boto3": lambda ep, b: Raw("boto3", ep, b),
     "raw obstore": lambda ep, b: Raw("obstore", ep, b),
-    "cloudmap boto3": lambda ep, b: Ours("boto3", ep, b),
-    "cloudmap obstore": lambda ep, b: Ours("obstore", ep, b),
+    "cloudmap boto3": lambda ep, b: Ours(S3Store(b, endpoint_url=ep, **CREDS)),
+    "cloudmap obstore": lambda ep, b: Ours(
+        S3Store(b, endpoint_url=ep, engine="obstore", **CREDS)
+    ),
 }
+AZURE_IMPLS = engines_azure.implementations(Ours)
 
 
-def _run_all(endpoint: str, n: int, lists: int, runs: int) -> dict[str, Any]:
+def _run_all(
+    impls: dict[str, Callable[[str, str], Any]],
+    place: Callable[[], tuple[str, str]],
+    n: int,
+    lists: int,
+    runs: int,
+    *,
+    page: int = 1000,
+) -> dict[str, Any]:
+    """Medians of `runs` runs of each implementation, each on a fresh `place()`."""
     samples: dict[str, dict[str, list[tuple[float, float]]]] = {
-        name: {op: [] for op in OPS} for name in IMPLS
+        name: {op: [] for op in OPS} for name in impls
     }
     for _ in range(runs):
-        for name, make in IMPLS.items():
-            bucket = f"bench-{uuid.uuid4().hex[:8]}"
-            S3Store(bucket, endpoint_url=endpoint, create=True, **CREDS).close()
-            for op, figures in run_once(make(endpoint, bucket), n, lists).items():
-                samples[name][op].append(figures)
+        for name, make in impls.items():
+            figures = run_once(make(*place()), n, lists, page=page)
+            for op, values in figures.items():
+                samples[name][op].append(values)
     return {
         name: {
             op: {
@@ -220,9 +256,22 @@ def _run_all(endpoint: str, n: int, lists: int, runs: int) -> dict[str, Any]:
     }
 
 
-def table(results: dict[str, Any], n: int) -> str:
+def _new_bucket(endpoint: str) -> tuple[str, str]:
+    bucket = f"bench-{uuid.uuid4().hex[:8]}"
+    S3Store(bucket, endpoint_url=endpoint, create=True, **CREDS).close()
+    return endpoint, bucket
+
+
+def table(
+    results: dict[str, Any], n: int, *, sdk: str = "boto3", page: int = 1000
+) -> str:
+    """The medians as a text table, then cloudmap-on-obstore's CPU ratios."""
+    keys = min(n, page)
     lines = [
-        f"client CPU / wall per request in ms ({n} keys of 1 KiB; list: per page)",
+        (
+            f"client CPU / wall per request in ms ({n} keys of 1 KiB; "
+            f"list: per page of {keys} keys)"
+        ),
         f"{'op':<10}" + "".join(f"{name:>22}" for name in results),
     ]
     for op in OPS:
@@ -234,10 +283,10 @@ def table(results: dict[str, Any], n: int) -> str:
     fast, raw, slow = (
         results["cloudmap obstore"],
         results["raw obstore"],
-        results["cloudmap boto3"],
+        results[f"cloudmap {sdk}"],
     )
     lines.append("")
-    lines.append(f"{'op':<10}{'ours/raw obstore CPU':>24}{'boto3/obstore CPU':>20}")
+    lines.append(f"{'op':<10}{'ours/raw obstore CPU':>24}{f'{sdk}/obstore CPU':>20}")
     for op in OPS:
         ratio_raw = fast[op]["cpu_ms"] / raw[op]["cpu_ms"]
         ratio_slow = slow[op]["cpu_ms"] / fast[op]["cpu_ms"]

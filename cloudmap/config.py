@@ -94,6 +94,7 @@ _OPTIONS: dict[str, dict[str, str | None]] = {
         "auth_type": None,
         "environment_key": None,
         "account_url": "account_url",
+        "engine": "engine",
     },
     "gcs": {"bucket_name": None, "project": "project", "endpoint_url": "endpoint_url"},
     "local": {"folder_path": None},

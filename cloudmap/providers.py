@@ -75,6 +75,8 @@ class AzureBlobMapping(CloudMapping[V]):
     ```
 
     Unlike cloud-mappings, the container is created only with `create=True`.
+    `engine="obstore"` (the `fast` extra) sends reads, writes and listings
+    through obstore (see `AzureBlobStore`).
     """
 
     def __init__(
@@ -87,6 +89,7 @@ class AzureBlobMapping(CloudMapping[V]):
         account_name: str | None = None,
         client: ContainerClient | BlobServiceClient | None = None,
         create: bool = False,
+        engine: str = "sdk",
         **options: Any,
     ) -> None:
         store = AzureBlobStore(
@@ -97,6 +100,7 @@ class AzureBlobMapping(CloudMapping[V]):
             connection_string=connection_string,
             account_name=account_name,
             create=create,
+            engine=engine,
         )
         _start(self, store, options)
 

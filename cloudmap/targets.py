@@ -5,7 +5,7 @@
 | `path/to/dir`, `file:///abs/dir` | `LocalStore` (`?fsync=false`) |
 | `memory://name/prefix` | a process-wide `MemoryStore` registered under `name` |
 | `s3://bucket/prefix` | `S3Store` (`?endpoint=`, `?region=`, `?engine=`, ...) |
-| `az://container/prefix` | `AzureBlobStore` (`?account=`, `?endpoint=`) |
+| `az://container/prefix` | `AzureBlobStore` (`?account=`, `?endpoint=`, `?engine=`) |
 | `gs://bucket/prefix` | `GCSStore` (`?project=`, `?endpoint=`) |
 
 Every URL also takes `?create=true` and `?verify=1` (a mapping opened on it
@@ -299,6 +299,7 @@ _URL_OPTIONS: dict[str, dict[str, str]] = {
         "connection_string": "connection_string",
         "account_key": "credential",
         "sas_token": "credential",
+        "engine": "engine",
     },
     "gcs": {
         "project": "project",

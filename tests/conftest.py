@@ -23,7 +23,7 @@ StoreFactory = Callable[[], Store]
 
 CLOUD_PROVIDERS = [
     pytest.param(name, marks=pytest.mark.emulator)
-    for name in ("s3", "s3_obstore", "azure", "gcs")
+    for name in ("s3", "s3_obstore", "azure", "azure_obstore", "gcs")
 ]
 PROVIDERS = ["memory", "local", *CLOUD_PROVIDERS]
 PROCESS_PROVIDERS = ["local", *CLOUD_PROVIDERS]

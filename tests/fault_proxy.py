@@ -13,7 +13,7 @@ import http.client
 import socket
 import struct
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -183,3 +183,53 @@ class FaultProxy:
                     super().finish()
 
         return Handler
+
+
+class Wire:
+    """Every request a store sends, seen by a relaying proxy (no fault)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.requests: list[tuple[str, str]] = []
+        self.proxy = FaultProxy(upstream, self._record)
+
+    def _record(self, method: str, path: str, n: int) -> WireFault | None:
+        del n
+        self.requests.append((method, path))
+        return None
+
+    def methods(self) -> list[str]:
+        """The methods sent since the last call, then forget them."""
+        seen = [method for method, _ in self.requests]
+        self.requests.clear()
+        return seen
+
+
+class _ErrorAnswer(BaseHTTPRequestHandler):
+    """Answers every PUT with the server's status and XML error code."""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        del format, args
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        status, code = self.server.answer  # type: ignore[attr-defined]
+        body = f"<Error><Code>{code}</Code><Message>m</Message></Error>".encode()
+        self.send_response(status)
+        self.send_header("x-ms-error-code", code)  # where Azure also says it
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@contextlib.contextmanager
+def error_server(status: int, code: str) -> Iterator[str]:
+    """A server on 127.0.0.1 answering every PUT `status` with error `code`; its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ErrorAnswer)
+    server.answer = (status, code)  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -33,3 +33,11 @@ def azure_store_factory(
         connection_string=azure_connection_string,
         retry_total=0,
     )
+
+
+@pytest.fixture
+def azure_obstore_store_factory(
+    azure_store_factory: Callable[[], Store],
+) -> Callable[[], Store]:
+    """Like azure_store_factory, on the obstore engine (reads, writes, listings)."""
+    return functools.partial(azure_store_factory, engine="obstore")

@@ -57,9 +57,23 @@ def sdk(
         yield client
 
 
+@pytest.fixture(params=["sdk", "obstore"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each test taking it runs on the SDK engine and on the obstore engine."""
+    return str(request.param)
+
+
 @pytest.fixture
-def store(azure_store_factory: Callable[[], Store]) -> Iterator[Store]:
-    client = azure_store_factory()
+def factory(
+    azure_store_factory: Callable[..., Store], engine: str
+) -> Callable[[], Store]:
+    """Picklable: a client of the test's container on `engine`."""
+    return functools.partial(azure_store_factory, engine=engine)
+
+
+@pytest.fixture
+def store(factory: Callable[[], Store]) -> Iterator[Store]:
+    client = factory()
     yield client
     client.close()
 
@@ -309,7 +323,7 @@ def test_large_values_commit_their_blocks_under_the_condition(
 def test_name_and_repr(store: Store, azure_container: str) -> None:
     """The name is az://ACCOUNT/CONTAINER."""
     assert store.name == f"az://{AZURITE_ACCOUNT}/{azure_container}"
-    assert repr(store) == f"AzureBlobStore('{store.name}')"
+    assert repr(store).startswith(f"AzureBlobStore('{store.name}'")
 
 
 def test_an_injected_container_client_is_used_and_left_open(
@@ -364,7 +378,7 @@ def test_constructor_arguments_are_checked(
 
 
 def test_account_url_and_credential(
-    azure_connection_string: str, azure_container: str
+    azure_connection_string: str, azure_container: str, engine: str
 ) -> None:
     """account_url plus an account-key credential reaches the container."""
     credential = {"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY}
@@ -373,17 +387,21 @@ def test_account_url_and_credential(
         account_url=_blob_url(azure_connection_string),
         credential=credential,
         retry_total=0,
+        engine=engine,
     ) as store:
         store.put("k", b"v")
         assert store.get("k").data == b"v"  # type: ignore[union-attr]
 
 
 def test_missing_container_raises_on_every_operation(
-    azure_connection_string: str, unique_name: str
+    azure_connection_string: str, unique_name: str, engine: str
 ) -> None:
     """Without create=True nothing is created: every operation raises."""
     with AzureBlobStore(
-        unique_name, connection_string=azure_connection_string, retry_total=0
+        unique_name,
+        connection_string=azure_connection_string,
+        retry_total=0,
+        engine=engine,
     ) as store:
         for call in (
             lambda: store.get("k"),
@@ -400,15 +418,21 @@ def test_missing_container_raises_on_every_operation(
 
 
 def test_create_makes_the_container_once(
-    azure_connection_string: str, unique_name: str
+    azure_connection_string: str, unique_name: str, engine: str
 ) -> None:
     """create=True creates a missing container and accepts an existing one."""
     with AzureBlobStore(
-        unique_name, connection_string=azure_connection_string, create=True
+        unique_name,
+        connection_string=azure_connection_string,
+        create=True,
+        engine=engine,
     ) as store:
         store.put("k", b"v")
     with AzureBlobStore(
-        unique_name, connection_string=azure_connection_string, create=True
+        unique_name,
+        connection_string=azure_connection_string,
+        create=True,
+        engine=engine,
     ) as store:
         assert store.get("k").data == b"v"  # type: ignore[union-attr]
 
@@ -417,7 +441,7 @@ def test_create_makes_the_container_once(
 
 
 def test_a_wrong_key_is_access_denied_and_never_shown(
-    azure_connection_string: str, azure_container: str
+    azure_connection_string: str, azure_container: str, engine: str
 ) -> None:
     """A bad account key gives AccessDeniedError; neither key appears anywhere."""
     wrong = "A" * 86 + "=="
@@ -426,6 +450,7 @@ def test_a_wrong_key_is_access_denied_and_never_shown(
         account_url=_blob_url(azure_connection_string),
         credential={"account_name": AZURITE_ACCOUNT, "account_key": wrong},
         retry_total=0,
+        engine=engine,
     ) as store:
         with pytest.raises(AccessDeniedError) as info:
             store.get("k")
@@ -438,11 +463,11 @@ def test_a_wrong_key_is_access_denied_and_never_shown(
 
 
 def test_connection_string_is_never_shown(
-    azure_connection_string: str, azure_container: str
+    azure_connection_string: str, azure_container: str, engine: str
 ) -> None:
     """Neither the connection string nor its key appears in repr, name or errors."""
     with AzureBlobStore(
-        azure_container, connection_string=azure_connection_string
+        azure_container, connection_string=azure_connection_string, engine=engine
     ) as store:
         with pytest.raises(ValueError, match="metadata") as info:
             store.put("k", b"v", metadata={"bad-name": "x"})
@@ -452,7 +477,7 @@ def test_connection_string_is_never_shown(
 
 
 def test_a_sas_token_is_never_shown(
-    azure_connection_string: str, azure_container: str
+    azure_connection_string: str, azure_container: str, engine: str
 ) -> None:
     """A read-only SAS reads, is refused writes, and its signature appears nowhere."""
     sas = _read_only_sas(azure_container)
@@ -467,7 +492,9 @@ def test_a_sas_token_is_never_shown(
         {"account_url": f"{url}?{sas}"},
     ]
     for options in option_sets:
-        with AzureBlobStore(azure_container, retry_total=0, **options) as store:
+        with AzureBlobStore(
+            azure_container, retry_total=0, engine=engine, **options
+        ) as store:
             assert store.get("k").data == b"v"  # type: ignore[union-attr]
             with pytest.raises(AccessDeniedError) as info:
                 store.put("k", b"w")
@@ -478,16 +505,22 @@ def test_a_sas_token_is_never_shown(
 
 def test_an_unreachable_endpoint_is_transient_and_hides_the_sas(
     azure_container: str,
+    engine: str,
 ) -> None:
     """Connection refused gives TransientStoreError, without the SAS in its message."""
     sas = _read_only_sas(azure_container)
     url = f"http://127.0.0.1:{free_port()}/{AZURITE_ACCOUNT}?{sas}"
     with (
-        AzureBlobStore(azure_container, account_url=url, retry_total=0) as store,
+        AzureBlobStore(
+            azure_container, account_url=url, retry_total=0, engine=engine
+        ) as store,
         pytest.raises(TransientStoreError) as info,
     ):
         store.get("k")
-    assert isinstance(info.value.__cause__, ServiceRequestError)
+    if engine == "sdk":
+        assert isinstance(info.value.__cause__, ServiceRequestError)
+    else:
+        assert "error sending request" in str(info.value.__cause__)
     assert parse_qs(sas)["sig"][0] not in str(info.value)
     assert sas not in str(info.value)
 
@@ -517,18 +550,22 @@ def test_importing_cloudmap_imports_no_azure_module() -> None:
 
 
 def test_mapping_with_pickle_as_in_cloud_mappings(
-    azure_connection_string: str, azure_container: str
+    azure_connection_string: str, azure_container: str, engine: str
 ) -> None:
     """AzureBlobMapping.with_pickle(container_name=..., connection_string=...) works."""
     m = AzureBlobMapping.with_pickle(
-        container_name=azure_container, connection_string=azure_connection_string
+        container_name=azure_container,
+        connection_string=azure_connection_string,
+        engine=engine,
     )
     with m:
         m["a"] = {"x": [1, 2]}
         assert m["a"] == {"x": [1, 2]}
         assert f"az://{AZURITE_ACCOUNT}/{azure_container}" in repr(m)
     with AzureBlobMapping.with_pickle(
-        container_name=azure_container, connection_string=azure_connection_string
+        container_name=azure_container,
+        connection_string=azure_connection_string,
+        engine=engine,
     ) as again:
         assert dict(again) == {"a": {"x": [1, 2]}}
 
@@ -547,15 +584,19 @@ def test_mapping_with_pickle_as_in_cloud_mappings(
     ],
 )
 def test_mapping_constructors_round_trip_and_tag_the_codec(
+    *,
     azure_connection_string: str,
     azure_container: str,
     sdk: ContainerClient,
     make: Callable[..., CloudMapping[Any]],
     value: object,
+    engine: str,
 ) -> None:
     """Each constructor stores values and tags blobs with the codec's name."""
     with make(
-        container_name=azure_container, connection_string=azure_connection_string
+        container_name=azure_container,
+        connection_string=azure_connection_string,
+        engine=engine,
     ) as m:
         m["k"] = value
         assert m["k"] == value
@@ -564,12 +605,15 @@ def test_mapping_constructors_round_trip_and_tag_the_codec(
 
 
 def test_mapping_reads_untagged_blobs_and_creates_its_container(
-    azure_connection_string: str, unique_name: str
+    azure_connection_string: str, unique_name: str, engine: str
 ) -> None:
     """create=True makes the container; values the SDK wrote are decoded."""
     m: CloudMapping[Any]
     with AzureBlobMapping(
-        unique_name, connection_string=azure_connection_string, create=True
+        unique_name,
+        connection_string=azure_connection_string,
+        create=True,
+        engine=engine,
     ) as m:
         assert len(m) == 0
     with ContainerClient.from_connection_string(
@@ -577,17 +621,22 @@ def test_mapping_reads_untagged_blobs_and_creates_its_container(
     ) as client:
         client.get_blob_client("ext").upload_blob(b'{"from": "sdk"}')
     with AzureBlobMapping(
-        unique_name, connection_string=azure_connection_string, codec=codecs.json()
+        unique_name,
+        connection_string=azure_connection_string,
+        codec=codecs.json(),
+        engine=engine,
     ) as m:
         assert m["ext"] == {"from": "sdk"}
 
 
 def test_mapping_on_a_missing_container(
-    azure_connection_string: str, unique_name: str
+    azure_connection_string: str, unique_name: str, engine: str
 ) -> None:
     """Without create=True a missing container fails the initial listing."""
     with pytest.raises(ContainerNotFoundError):
-        AzureBlobMapping(unique_name, connection_string=azure_connection_string)
+        AzureBlobMapping(
+            unique_name, connection_string=azure_connection_string, engine=engine
+        )
 
 
 # -- races across processes ----------------------------------------------------------
@@ -640,16 +689,14 @@ def _increment(factory: Callable[[], Store], key: str, times: int) -> None:
 
 
 def test_two_processes_racing_to_create_have_one_winner(
-    azure_store_factory: Callable[[], Store],
+    factory: Callable[[], Store],
 ) -> None:
     """2 processes x 4 threads create one key per round: exactly one wins each round."""
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(2 * THREADS, timeout=60)
     results = context.Queue()
     processes = [
-        context.Process(
-            target=_race_creates, args=(azure_store_factory, barrier, results, p)
-        )
+        context.Process(target=_race_creates, args=(factory, barrier, results, p))
         for p in range(2)
     ]
     for process in processes:
@@ -667,18 +714,15 @@ def test_two_processes_racing_to_create_have_one_winner(
 
 
 def test_eight_workers_in_two_processes_count_exactly(
-    azure_store_factory: Callable[[], Store],
+    factory: Callable[[], Store],
 ) -> None:
     """2 processes x 4 threads x 25 modify(+1) calls leave exactly 200."""
-    with CloudMapping.with_json(azure_store_factory()) as m:
+    with CloudMapping.with_json(factory()) as m:
         m["counter"] = 0
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
-        futures = [
-            pool.submit(_increment, azure_store_factory, "counter", 25)
-            for _ in range(2)
-        ]
+        futures = [pool.submit(_increment, factory, "counter", 25) for _ in range(2)]
         for future in futures:
             future.result(timeout=240)
-    with CloudMapping.with_json(azure_store_factory()) as m:
+    with CloudMapping.with_json(factory()) as m:
         assert m["counter"] == 2 * THREADS * 25

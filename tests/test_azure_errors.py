@@ -189,9 +189,18 @@ def settings(azure_connection_string: str) -> dict[str, str]:
     )
 
 
+@pytest.fixture(params=["sdk", "obstore"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each test taking it runs on the SDK engine and on the obstore engine."""
+    return str(request.param)
+
+
 @pytest.fixture(params=list(WireFault))
 def faulty_store(
-    request: pytest.FixtureRequest, settings: dict[str, str], azure_container: str
+    request: pytest.FixtureRequest,
+    settings: dict[str, str],
+    azure_container: str,
+    engine: str,
 ) -> Iterator[tuple[AzureBlobStore, WireFault]]:
     """A store whose first PUT meets a fault on the wire, and that fault."""
     fault: WireFault = request.param
@@ -209,7 +218,7 @@ def faulty_store(
         options = {**settings, "BlobEndpoint": endpoint}
         connection_string = ";".join(f"{k}={v}" for k, v in options.items())
         with AzureBlobStore(
-            azure_container, connection_string=connection_string
+            azure_container, connection_string=connection_string, engine=engine
         ) as store:
             yield store, fault
 

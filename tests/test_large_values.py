@@ -54,6 +54,7 @@ def large_store(request: pytest.FixtureRequest) -> Iterator[Store]:
         "s3": {"multipart_threshold": 5 * MIB},
         "s3_obstore": {"multipart_threshold": 5 * MIB},
         "azure": {"max_single_put_size": MIB, "max_block_size": 2 * MIB},
+        "azure_obstore": {"max_single_put_size": MIB, "max_block_size": 2 * MIB},
     }.get(provider, {})
     store = factory(**options)
     yield store
@@ -68,13 +69,19 @@ def _conditional_providers(s3_gap: str | None = None) -> pytest.MarkDecorator:
     )
     gcs = _emulator_gap("gcs", _FAKE_GCS)
     return pytest.mark.parametrize(
-        "large_store", ["local", s3, s3_obstore, _cloud("azure"), gcs], indirect=True
+        "large_store",
+        ["local", s3, s3_obstore, _cloud("azure"), _cloud("azure_obstore"), gcs],
+        indirect=True,
     )
 
 
 @pytest.mark.parametrize(
     "large_store",
-    ["local", _cloud("s3"), _cloud("s3_obstore"), _cloud("azure"), _cloud("gcs")],
+    [
+        "local",
+        *(_cloud(name) for name in ("s3", "s3_obstore", "azure", "azure_obstore")),
+        _cloud("gcs"),
+    ],
     indirect=True,
 )
 def test_large_value_round_trips(large_store: Store) -> None:

@@ -60,19 +60,28 @@ def _empty(store: Store) -> None:
     assert list(store.list()) == [], "a probe left a key behind"
 
 
+@pytest.mark.parametrize("engine", ["sdk", "obstore"])
 def test_azurite_honours_everything(
     azure_connection_string: str,
     azure_container: str,
     monkeypatch: pytest.MonkeyPatch,
+    engine: str,
 ) -> None:
-    """Azurite enforces every condition, block-list uploads included: doctor exits 0."""
+    """Azurite enforces every condition, block-list uploads included: doctor exits 0.
+
+    On either engine: obstore's requests carry each condition too.
+    """
     with AzureBlobStore(
-        azure_container, connection_string=azure_connection_string, retry_total=0
+        azure_container,
+        connection_string=azure_connection_string,
+        retry_total=0,
+        engine=engine,
     ) as store:
         _assert_only(verify(store), set())
         _empty(store)
         monkeypatch.setenv("CLOUDMAP_TEST_AZURE", azure_connection_string)
         url = f"az://{azure_container}/p?connection_string=$CLOUDMAP_TEST_AZURE"
+        url += f"&engine={engine}"
         assert main(["doctor", url]) == 0
         _empty(store)
 

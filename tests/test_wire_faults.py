@@ -6,6 +6,7 @@ emulator, with the SDK's own retries off.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -54,7 +55,9 @@ def _s3(request: pytest.FixtureRequest, proxy: FaultProxy) -> Store:
     )
 
 
-def _azure(request: pytest.FixtureRequest, proxy: FaultProxy) -> Store:
+def _azure(
+    request: pytest.FixtureRequest, proxy: FaultProxy, engine: str = "sdk"
+) -> Store:
     container = request.getfixturevalue("azure_container")
     settings = dict(
         part.split("=", 1)
@@ -63,7 +66,9 @@ def _azure(request: pytest.FixtureRequest, proxy: FaultProxy) -> Store:
     )
     settings["BlobEndpoint"] = f"{proxy.url}/{settings['AccountName']}"
     connection_string = ";".join(f"{k}={v}" for k, v in settings.items())
-    return AzureBlobStore(container, connection_string=connection_string, retry_total=0)
+    return AzureBlobStore(
+        container, connection_string=connection_string, retry_total=0, engine=engine
+    )
 
 
 def _s3_obstore(request: pytest.FixtureRequest, proxy: FaultProxy) -> Store:
@@ -77,12 +82,24 @@ def _s3_obstore(request: pytest.FixtureRequest, proxy: FaultProxy) -> Store:
     )
 
 
-_BUILDERS = {"gcs": _gcs, "s3": _s3, "s3_obstore": _s3_obstore, "azure": _azure}
-_WRITE_METHODS = {"gcs": "POST", "s3": "PUT", "s3_obstore": "PUT", "azure": "PUT"}
+_BUILDERS = {
+    "gcs": _gcs,
+    "s3": _s3,
+    "s3_obstore": _s3_obstore,
+    "azure": _azure,
+    "azure_obstore": functools.partial(_azure, engine="obstore"),
+}
+_WRITE_METHODS = {
+    "gcs": "POST",
+    "s3": "PUT",
+    "s3_obstore": "PUT",
+    "azure": "PUT",
+    "azure_obstore": "PUT",
+}
 
 
 def _upstream(request: pytest.FixtureRequest, provider: str) -> str:
-    if provider == "azure":
+    if provider.startswith("azure"):
         settings = dict(
             part.split("=", 1)
             for part in request.getfixturevalue("azure_connection_string").split(";")
@@ -96,7 +113,7 @@ def _upstream(request: pytest.FixtureRequest, provider: str) -> str:
     return endpoint
 
 
-@pytest.fixture(params=["s3", "s3_obstore", "azure", "gcs"])
+@pytest.fixture(params=["s3", "s3_obstore", "azure", "azure_obstore", "gcs"])
 def proxied(request: pytest.FixtureRequest) -> Iterator[Proxied]:
     """A builder of the provider's stores behind fault-injecting proxies."""
     provider: str = request.param

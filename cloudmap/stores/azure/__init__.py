@@ -24,9 +24,10 @@ and a backslash (stored as `/`).
 
 The package: `_store` (the operations), `_client` (client construction, pool
 sizing and SDK internals), `_account` (finding the account and credential),
-`_errors` (SDK exceptions to cloudmap's errors) and `_wire` (keys, etags and
-metadata as Azure spells them). azure-storage-blob is imported only when a
-store is built.
+`_errors` (SDK and obstore exceptions to cloudmap's errors), `_wire` (keys,
+etags and metadata as Azure spells them) and `_obstore` (the `engine="obstore"`
+path: reads, writes and listings through obstore). azure-storage-blob, and
+obstore for that engine, are imported only when a store is built.
 """
 
 from cloudmap.stores.azure._store import AzureBlobStore as AzureBlobStore

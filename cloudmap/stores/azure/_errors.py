@@ -1,19 +1,24 @@
-"""azure-core exceptions, by type, to cloudmap's errors.
+"""azure-core's and obstore's exceptions, by type, to cloudmap's errors.
 
 One context manager, `map_azure_errors`, in the manner of httpx's
-`map_httpcore_exceptions`: the most specific SDK type first. It decides what is
-transient and whether a failed request may have been applied, so that a retry
-of a conditional write knows when to look for its own earlier attempt.
+`map_httpcore_exceptions`: the most specific SDK type first. Both engines of
+`AzureBlobStore` run their requests under it, so one mapping answers for both:
+obstore's errors (its own types, and the builtin `FileNotFoundError` for a 404)
+are read for the status and Azure error code their message states. It decides
+what is transient and whether a failed request may have been applied, so that a
+retry of a conditional write knows when to look for its own earlier attempt.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+import sys
 from typing import TYPE_CHECKING
 
 from cloudmap.errors import (
     AccessDeniedError,
+    CloudMapError,
     ContainerNotFoundError,
     StoreError,
     TransientStoreError,
@@ -26,12 +31,16 @@ from cloudmap.stores._common import (
     causes,
     may_have_applied,
 )
+from cloudmap.stores._obstore import is_obstore_error, never_sent, status_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 __all__ = ["error_code", "map_azure_errors", "summary"]
 
+# obstore states the service's error code only in the XML body of its message.
+_OBSTORE_CODE = re.compile(r"<Code>(\w+)</Code>")
+_EXISTS = frozenset({None, "BlobAlreadyExists"})
 _SECRETS = re.compile(
     r"(?i)(sig=|sig%3D|AccountKey=|SharedAccessSignature=)[^&;\s'\"]*"
 )
@@ -49,6 +58,8 @@ def summary(exc: Exception) -> str:
     """A one-line description of an SDK error with any credential removed."""
     status = getattr(exc, "status_code", None)
     code = error_code(exc)
+    if is_obstore_error(exc):  # obstore states both only in its message
+        status, code = status_of(exc), _obstore_code(exc)
     lines = str(exc).strip().splitlines()
     first = _SECRETS.sub(r"\1<redacted>", lines[0])[:200] if lines else ""
     details = ", ".join(
@@ -59,6 +70,11 @@ def summary(exc: Exception) -> str:
         + (f" ({details})" if details else "")
         + (f": {first}" if first else "")
     )
+
+
+def _obstore_code(exc: Exception) -> str | None:
+    found = _OBSTORE_CODE.search(str(exc))
+    return found.group(1) if found else None
 
 
 def _failed(operation: str, key: str, store: str, exc: Exception) -> str:
@@ -160,3 +176,41 @@ def map_azure_errors(
         # token, a plain StoreError), HttpResponseError by its status.
         message = _failed(operation, key, store, exc)
         raise _by_status(exc, message, key=key, store=store) from exc
+    except Exception as exc:
+        if not is_obstore_error(exc):
+            raise
+        raise _obstore_error(exc, operation, key, store, if_match=if_match) from exc
+
+
+def _obstore_error(
+    exc: Exception, operation: str, key: str, store: str, *, if_match: str | None
+) -> CloudMapError:
+    """An error of the obstore engine, answered as the SDK path answers its own."""
+    errors = sys.modules["obstore.exceptions"]
+    code = _obstore_code(exc)
+    if code == "ContainerNotFound":
+        msg = f"container {store} does not exist (pass create=True to create it)"
+        return ContainerNotFoundError(msg, key=key, store=store)
+    if if_match is not None and isinstance(
+        exc, (errors.PreconditionError, FileNotFoundError)
+    ):
+        # Azure does not say which etag it holds, nor whether the blob is gone.
+        return conflict(key, store=store, expected_etag=if_match, actual_known=False)
+    # obstore calls any 409 to a create AlreadyExists: the code tells them apart.
+    if if_match is None and (
+        isinstance(exc, errors.PreconditionError)
+        or (isinstance(exc, errors.AlreadyExistsError) and code in _EXISTS)
+    ):
+        return conflict(key, store=store, expected_etag=None)
+    message = _failed(operation, key, store, exc)
+    status = status_of(exc)
+    denied = (errors.PermissionDeniedError, errors.UnauthenticatedError)
+    if isinstance(exc, denied) or status in DENIED_STATUSES:
+        return AccessDeniedError(message, key=key, store=store)
+    # No status at all: the connection failed, or the answer was lost.
+    if status in TRANSIENT_STATUSES or (status is None and "HTTP error" in str(exc)):
+        applied = not never_sent(exc) and may_have_applied(status)
+        return TransientStoreError(
+            message, key=key, store=store, may_have_applied=applied
+        )
+    return StoreError(message, key=key, store=store)

@@ -10,7 +10,6 @@ internal `NotModifiedError` and `NoSuchKeyError`, which `S3Store.get` answers.
 from __future__ import annotations
 
 import contextlib
-import re
 import sys
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -34,6 +33,7 @@ from cloudmap.stores._common import (
     header_metadata,
     may_have_applied,
 )
+from cloudmap.stores._obstore import is_obstore_error, never_sent, status_of
 from cloudmap.stores._protocol import PutMode, Replace
 
 if TYPE_CHECKING:
@@ -84,10 +84,6 @@ _NOT_FOUND = 404
 _CONFLICT = 409
 _PRECONDITION_FAILED = 412
 _META_PREFIX = "x-amz-meta-"
-# obstore states the HTTP status only in its message.
-_OBSTORE_STATUS = re.compile(r"status code: (\d{3})")
-# obstore's message for a connection that never opened (object_store's kind).
-_OBSTORE_UNSENT = "kind: Connect,"
 _MISSING_BUCKET = "NoSuchBucket"
 
 
@@ -154,8 +150,7 @@ def to_cloudmap_error(
         return StoreError(msg, key=key, store=store)
     # obstore is loaded only by an engine="obstore" store; it reports a 404 as
     # the builtin FileNotFoundError and everything else as its BaseError.
-    obstore = sys.modules.get("obstore.exceptions")
-    if obstore is not None and isinstance(exc, (obstore.BaseError, FileNotFoundError)):
+    if is_obstore_error(exc):
         return _obstore_error(exc, key, store=store, mode=mode)
     return None
 
@@ -250,20 +245,18 @@ def _obstore_error(  # noqa: PLR0911 - one answer per kind of obstore error
         return _missing_key(key, store=store, mode=mode)
     first_line = text.split("\n", 1)[0]
     message = f"{store}: S3 request failed on key {key!r}: {first_line}"
-    found = _OBSTORE_STATUS.search(text)
-    status = int(found.group(1)) if found else None
+    status = status_of(exc)
     denied = (errors.PermissionDeniedError, errors.UnauthenticatedError)
     if isinstance(exc, denied) or status in DENIED_STATUSES:
         return AccessDeniedError(message, key=key, store=store)
     # No status at all: the connection failed or timed out.
     no_answer = status is None and "HTTP error" in text
     if raced or no_answer or status in TRANSIENT_STATUSES | {_CONFLICT}:
-        unsent = _OBSTORE_UNSENT in text
         return TransientStoreError(
             message,
             key=key,
             store=store,
-            may_have_applied=not unsent and may_have_applied(status),
+            may_have_applied=not never_sent(exc) and may_have_applied(status),
         )
     return StoreError(message, key=key, store=store)
 

@@ -19,13 +19,13 @@ obstore is imported when such a store is built, never by `import cloudmap`.
 
 from __future__ import annotations
 
-import re
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from cloudmap._extras import require
 from cloudmap.errors import MissingCredentialsError, StoreError
+from cloudmap.stores._obstore import check_writable, list_pages, lists, path_safe
 from cloudmap.stores._protocol import (
     Entry,
     ListedKey,
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from obstore.store import ClientConfig, RetryConfig
     from obstore.store import S3Store as ObstoreS3Store
 
-__all__ = ["NotAPathError", "ObstoreEngine", "make_obstore_engine"]
+__all__ = ["ObstoreEngine", "make_obstore_engine"]
 
 _PAGE_SIZE = 1000
 # obstore reads these attribute names as headers, not as x-amz-meta-* metadata.
@@ -50,18 +50,6 @@ _STANDARD_ATTRIBUTES = frozenset(
     {"cache-control", "content-disposition", "content-encoding"}
     | {"content-language", "content-type", "storage-class"}
 )
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class NotAPathError(Exception):
-    """A listed key is not an obstore path: the caller lists on with boto3."""
-
-
-def path_safe(key: str) -> bool:
-    """Whether obstore stores and lists `key` verbatim (no rewritten segments)."""
-    if key.startswith("/") or key.endswith("/") or _CONTROL.search(key):
-        return False
-    return all(part not in {"", ".", ".."} for part in key.split("/"))
 
 
 class ObstoreEngine:
@@ -80,12 +68,7 @@ class ObstoreEngine:
         Raises:
             ValueError: `key` starts or ends with `/`.
         """
-        if key.startswith("/") or key.endswith("/"):
-            msg = (
-                f"key {key!r} starts or ends with '/', which obstore strips in "
-                f"listings of {self._name}: use engine='boto3' for such keys"
-            )
-            raise ValueError(msg)
+        check_writable(key, store=self._name, sdk="boto3")
 
     def handles(self, key: str, metadata: Mapping[str, str] | None = None) -> bool:
         """Whether `key` (written with `metadata`) goes through obstore."""
@@ -95,7 +78,7 @@ class ObstoreEngine:
 
     def lists(self, prefix: str) -> bool:
         """Whether a listing under `prefix` goes through obstore."""
-        return not prefix or (prefix.endswith("/") and path_safe(prefix[:-1]))
+        return lists(prefix)
 
     def get(
         self, key: str, *, if_match: str | None, if_none_match: str | None
@@ -159,17 +142,13 @@ class ObstoreEngine:
         Each key yielded is appended to `start_after` (kept to its last one), so
         that a caller can go on with boto3 when `NotAPathError` stops it.
         """
-        stream = self._obstore.list(
-            self._store, prefix=prefix.rstrip("/") or None, chunk_size=_PAGE_SIZE
+        pages = list_pages(
+            self._store,
+            prefix,
+            chunk_size=_PAGE_SIZE,
+            errors=lambda: s3_errors(None, store=self._name),
         )
-        while True:
-            with s3_errors(None, store=self._name):
-                try:
-                    page = next(stream, None)
-                except self._obstore.exceptions.InvalidPathError as exc:
-                    raise NotAPathError(str(exc)) from exc
-            if page is None:
-                return
+        for page in pages:
             for item in page:
                 start_after[:] = [item["path"]]
                 yield ListedKey(item["path"], item["e_tag"] or "")

@@ -271,7 +271,7 @@ class S3Store(OwnedClient):
         """Yield keys under `prefix` with their etags, from paged ListObjectsV2."""
         start_after: list[str] = []
         if self._fast is not None and self._fast.lists(prefix):
-            from cloudmap.stores.s3._obstore import NotAPathError  # noqa: PLC0415
+            from cloudmap.stores._obstore import NotAPathError  # noqa: PLC0415
 
             try:
                 yield from self._fast.list(prefix, start_after=start_after)
