@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
-from cloudmap.stores._local_tree import Found, Identity
+from cloudmap.stores.local._identity import Found, Identity, matches
 
 __all__ = ["Index", "Row"]
 
@@ -103,12 +103,6 @@ class Row:
     def metadata(self) -> Mapping[str, str]:
         """The user metadata, read-only."""
         return _metadata(self.metadata_json)
-
-
-def matches(recorded: Sequence[int], ident: Identity) -> bool:
-    """Whether a file's identity is the one recorded for it."""
-    # A row read from the old layout has no ctime (-1): it compares on the rest.
-    return recorded == ident or (recorded[3] == -1 and recorded[:3] == ident[:3])
 
 
 @functools.lru_cache(maxsize=256)

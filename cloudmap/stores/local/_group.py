@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from cloudmap.stores._local_index import Row
     from cloudmap.stores._protocol import PutMode
+    from cloudmap.stores.local._index import Row
 
 __all__ = ["GroupCommit", "Write"]
 

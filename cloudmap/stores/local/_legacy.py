@@ -15,8 +15,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from cloudmap.stores._local_index import Row
-from cloudmap.stores._local_tree import Found, key_problem
+from cloudmap.stores.local._identity import Found
+from cloudmap.stores.local._index import Row
+from cloudmap.stores.local._names import key_problem
 
 __all__ = ["StaticIndex", "load_sidecars", "remove_legacy"]
 

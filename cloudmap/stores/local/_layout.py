@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cloudmap.errors import StoreError
-from cloudmap.stores._local_index import INDEX_NAME, Index, Row
-from cloudmap.stores._local_legacy import StaticIndex, load_sidecars, remove_legacy
-from cloudmap.stores._local_tree import SYSTEM_DIR, Tree, identity, lstat_mode
+from cloudmap.stores.local._identity import identity
+from cloudmap.stores.local._index import INDEX_NAME, Index, Row
+from cloudmap.stores.local._legacy import StaticIndex, load_sidecars, remove_legacy
+from cloudmap.stores.local._names import SYSTEM_DIR
+from cloudmap.stores.local._tree import Tree, lstat_mode
 
 __all__ = ["Layout", "open_layout"]
 
