@@ -113,7 +113,7 @@ def start_azurite(
     workdir: Path,
 ) -> tuple[Callable[[], tuple[str, str]], Callable[[], None]]:
     """Start Azurite: a maker of (connection string, new container), and its stop."""
-    from tests.emulators import start_azurite as start  # noqa: PLC0415
+    from devtools.emulators import start_azurite as start  # noqa: PLC0415
 
     azurite = start(workdir)
     conn = azurite.connection_string or ""

@@ -29,7 +29,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cloudmap import CloudMapping, LocalStore
+from cloudmap import CloudMapping
+from cloudmap.stores import LocalStore
 
 VALUE = os.urandom(1024)
 Rates = dict[str, float]

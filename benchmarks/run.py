@@ -4,7 +4,7 @@
                              [--runs 3] [--json out.json] [--quick]
 
 Starts the emulators itself (moto's threaded server; Azurite and
-fake-gcs-server through tests/emulators.py), puts a delaying proxy in front of
+fake-gcs-server through devtools/emulators/), puts a delaying proxy in front of
 each, prints one table and writes the medians over `--runs` runs as JSON.
 """
 

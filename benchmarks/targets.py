@@ -283,10 +283,10 @@ class GCSRaw:
 
 
 def azure_target(workdir: Path, latency: float) -> Target:
-    """Azurite (from tests/emulators.py) behind the latency proxy."""
+    """Azurite (from devtools/emulators/) behind the latency proxy."""
     from azure.storage.blob import BlobServiceClient  # noqa: PLC0415
 
-    from tests.emulators import azurite_connection_string, start_azurite  # noqa: PLC0415
+    from devtools.emulators import azurite_connection_string, start_azurite  # noqa: PLC0415
 
     emulator = start_azurite(workdir)
     port = int(emulator.url.split(":")[2].split("/")[0])
@@ -323,11 +323,11 @@ def azure_target(workdir: Path, latency: float) -> Target:
 
 
 def gcs_target(workdir: Path, latency: float) -> Target:
-    """fake-gcs-server (from tests/emulators.py) behind the latency proxy."""
+    """fake-gcs-server (from devtools/emulators/) behind the latency proxy."""
     from google.auth.credentials import AnonymousCredentials  # noqa: PLC0415
     from google.cloud import storage  # noqa: PLC0415
 
-    from tests.emulators import start_fake_gcs  # noqa: PLC0415
+    from devtools.emulators import start_fake_gcs  # noqa: PLC0415
 
     emulator = start_fake_gcs(workdir)
     port = int(emulator.url.rsplit(":", 1)[1].split("/")[0])

@@ -19,8 +19,8 @@ from collections.abc import Iterator, Mapping
 
 import zict
 
-from cloudmap import CloudMapping, Entry, ListedKey, Store, codecs
-from cloudmap.stores import PutMode
+from cloudmap import CloudMapping, codecs
+from cloudmap.stores import Entry, ListedKey, PutMode, Store
 from cloudmap.targets import open_store
 
 

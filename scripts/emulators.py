@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.emulators import (  # noqa: E402 - needs the repository on sys.path
+from devtools.emulators import (  # noqa: E402 - needs the repository on sys.path
     DEFAULT_CACHE_DIR,
     ENV_AZURE,
     ENV_GCS,

@@ -1,1 +1,1 @@
-"""cloudmap's test suite (a package, so `tests.emulators` imports from anywhere)."""
+"""cloudmap's test suite (a package, so its plugins import as `tests.*` from anywhere)."""

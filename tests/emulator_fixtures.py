@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.emulators import Emulator, EmulatorPool, unique_bucket_name
+from devtools.emulators import Emulator, EmulatorPool, unique_bucket_name
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from cloudmap.stores.azure import AzureBlobStore
-from tests.emulators import make_azure_container
+from devtools.emulators import make_azure_container
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from cloudmap.stores.gcs import GCSStore
-from tests.emulators import make_gcs_bucket
+from devtools.emulators import make_gcs_bucket
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,6 +47,9 @@ EMULATOR_GAPS: dict[str, str] = {
     "test_blind_reads_revalidate_and_see_new_values": _READ_NOT,
     "test_stale_read_raises_through_the_async_api": _READ,
     "test_stale_delete_raises_through_the_async_api": _DELETE,
+    "test_read_of_a_held_key_changed_remotely_raises": _READ,
+    "test_delete_of_a_held_key_changed_remotely_raises": _DELETE,
+    "test_get_with_a_default_never_hides_a_conflict": _READ,
 }
 """Tests (by name) that fail on fake-gcs-server only, with the reason."""
 

@@ -9,7 +9,7 @@ import pytest
 from botocore.config import Config
 
 from cloudmap.stores.s3 import S3Store
-from tests.emulators import make_s3_bucket
+from devtools.emulators import make_s3_bucket
 
 if TYPE_CHECKING:
     from collections.abc import Callable

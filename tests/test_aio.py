@@ -15,15 +15,15 @@ from cloudmap import (
     AsyncCloudMapping,
     BulkError,
     CloudMapping,
-    ConfigError,
     EtagMismatchError,
     FencedError,
     KeyExistsError,
     KeySyncError,
 )
 from cloudmap.codecs import json
-from cloudmap.faults import Call, FaultyStore
+from cloudmap.errors import ConfigError
 from cloudmap.stores import MemoryStore, Store
+from cloudmap.testing import Call, FaultyStore
 from tests.conftest import StoreFactory
 
 T = TypeVar("T")

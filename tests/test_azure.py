@@ -35,7 +35,7 @@ from cloudmap.providers import AzureBlobMapping
 from cloudmap.stores import Replace
 from cloudmap.stores.azure import AzureBlobStore
 from cloudmap.stores.azure._errors import summary
-from tests.emulators import AZURITE_ACCOUNT, AZURITE_KEY, free_port
+from devtools.emulators import AZURITE_ACCOUNT, AZURITE_KEY, free_port
 from tests.http_recording import RecordingTransport
 
 if TYPE_CHECKING:

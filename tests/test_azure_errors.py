@@ -28,7 +28,7 @@ from cloudmap.stores.azure._errors import map_azure_errors
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-from tests.emulators import free_port
+from devtools.emulators import free_port
 from tests.fault_proxy import FaultProxy, WireFault
 
 STORE = "az://account/container"

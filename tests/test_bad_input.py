@@ -18,19 +18,15 @@ from typing import Any
 import pytest
 
 import cloudmap
-from cloudmap import (
+from cloudmap import CloudMapping, Codec, ReadOnlyError, StoreError
+from cloudmap.codecs import json, pickle, raw, text, zlib
+from cloudmap.errors import (
     AccessDeniedError,
-    CloudMapping,
-    Codec,
     CodecError,
     ConfigError,
     ContainerNotFoundError,
-    LocalStore,
-    ReadOnlyError,
-    StoreError,
 )
-from cloudmap.codecs import json, pickle, raw, text, zlib
-from cloudmap.stores import Store
+from cloudmap.stores import LocalStore, Store
 
 StoreFactory = Callable[[], Store]
 Snapshot = dict[str, tuple[bytes, str, dict[str, str]]]

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from cloudmap import Changes, CloudMapping, codecs
+from cloudmap import CloudMapping, codecs
+from cloudmap.changes import Changes
 from tests.recording import RecordingStore
 
 if TYPE_CHECKING:

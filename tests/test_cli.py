@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import cloudmap
+import cloudmap.stores
 
 
 def cli(
@@ -244,7 +245,9 @@ def test_repair_brings_a_lagging_replica_in_line(
     )
     with cloudmap.open(ini) as db:
         db.update({"x": 1, "y": 2})
-    with cloudmap.CloudMapping.with_pickle(cloudmap.LocalStore(tmp_path / "b")) as b:
+    with cloudmap.CloudMapping.with_pickle(
+        cloudmap.stores.LocalStore(tmp_path / "b")
+    ) as b:
         del b["x"]
     first = cli(env, "--json", "repair", ini)
     assert first.returncode == 0, first.stderr

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 import cloudmap
-from cloudmap import CloudMapping, ConfigError
+import cloudmap.stores
+from cloudmap import CloudMapping
 from cloudmap.config import read_config
+from cloudmap.errors import ConfigError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -131,7 +133,9 @@ folder_path = {tmp_path}/b
     with cloudmap.open(ini) as db:
         db["k"] = [1]
     for folder in ("a", "b"):
-        with CloudMapping.with_pickle(cloudmap.LocalStore(tmp_path / folder)) as m:
+        with CloudMapping.with_pickle(
+            cloudmap.stores.LocalStore(tmp_path / folder)
+        ) as m:
             assert m["k"] == [1]
 
 

@@ -16,7 +16,8 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from cloudmap import CloudMapping, LocalStore
+from cloudmap import CloudMapping
+from cloudmap.stores import LocalStore
 from tests.scale import Scale
 
 SIZE = 8 * 1024 * 1024

@@ -21,8 +21,7 @@ from google.api_core.exceptions import PreconditionFailed
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
-from tests import emulators as emu
-from tests.emulators import (
+from devtools.emulators import (
     ENV_AZURE,
     ENV_GCS,
     ENV_S3,
@@ -38,6 +37,8 @@ from tests.emulators import (
     start_fake_gcs,
     unique_bucket_name,
 )
+from devtools.emulators._launch import launch
+from devtools.emulators.fake_gcs import fake_gcs_binary
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -133,9 +134,9 @@ def test_a_failed_start_raises_with_the_log(tmp_path: Path) -> None:
     # fake-gcs-server refuses an unknown flag and exits at once.
 
     with pytest.raises(EmulatorError, match="exited with code") as info:
-        emu._launch(
+        launch(
             "gcs",
-            [str(emu._fake_gcs_binary(tmp_path)), "-no-such-flag"],
+            [str(fake_gcs_binary(tmp_path)), "-no-such-flag"],
             workdir=tmp_path,
             port=1,
             url="http://127.0.0.1:1",

@@ -28,9 +28,9 @@ from cloudmap.codecs import (
 )
 from cloudmap.config import read_config
 from cloudmap.errors import CodecError, ConfigError
-from cloudmap.faults import Call, FaultyStore
 from cloudmap.rekey import rekey
 from cloudmap.stores import LocalStore, MemoryStore, Store
+from cloudmap.testing import Call, FaultyStore
 from tests.test_cli import cli
 
 OLD, NEW = os.urandom(32), os.urandom(32)

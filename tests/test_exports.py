@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import subprocess
 import sys
 import types
 from pathlib import Path
+
+import pytest
 
 import cloudmap
 
@@ -24,6 +27,43 @@ def test_all_is_sorted_and_complete() -> None:
     assert public | {"__version__", "codecs"} == set(cloudmap.__all__)
 
 
+def test_all_holds_what_users_need_and_no_test_doubles() -> None:
+    """The top level is small: entry points, mappings, codecs and the main errors."""
+    assert 20 <= len(cloudmap.__all__) <= 30
+    assert {"open", "CloudMapping", "ReplicatedMapping", "verify", "codecs"} <= set(
+        cloudmap.__all__
+    )
+    assert not {"FaultyStore", "RandomFaults", "Fault", "MemoryStore"} & set(
+        cloudmap.__all__
+    )
+
+
+@pytest.mark.parametrize("name", sorted(cloudmap._MOVED))
+def test_moved_names_still_resolve_with_a_deprecation_warning(name: str) -> None:
+    """A name that left the top level resolves to its module's object and warns."""
+    module = cloudmap._MOVED[name]
+    with pytest.warns(DeprecationWarning, match=f"import it from {module} instead"):
+        found = getattr(cloudmap, name)
+    assert found is getattr(importlib.import_module(module), name)
+    assert name not in cloudmap.__all__
+
+
+def test_from_import_of_a_moved_name_warns() -> None:
+    """`from cloudmap import MemoryStore` still works, with a DeprecationWarning."""
+    with pytest.warns(DeprecationWarning, match=r"cloudmap\.MemoryStore is deprecated"):
+        from cloudmap import MemoryStore  # noqa: PLC0415
+
+    from cloudmap.stores import MemoryStore as Moved  # noqa: PLC0415
+
+    assert MemoryStore is Moved
+
+
+def test_unknown_name_is_an_attribute_error() -> None:
+    """A name that never existed is an AttributeError, not a warning."""
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchThing'"):
+        _ = cloudmap.NoSuchThing  # type: ignore[attr-defined]
+
+
 def test_version_is_a_string() -> None:
     """cloudmap.__version__ is a PEP 440 string."""
     assert isinstance(cloudmap.__version__, str)
@@ -31,12 +71,13 @@ def test_version_is_a_string() -> None:
 
 
 def test_import_loads_no_cloud_sdk() -> None:
-    """`import cloudmap` leaves the cloud SDKs, optional codec packages and dask unimported."""
+    """`import cloudmap` leaves the SDKs, optional codecs, dask and the test tools unimported."""
     code = (
         "import sys, cloudmap; "
         "bad = [m for m in sys.modules if m.split('.')[0] in {'boto3', 'botocore', 'azure',"
         " 'zstandard', 'msgspec', 'cryptography', 'pydantic', 'dask', 'distributed'}"
-        " or m.startswith('google.cloud')]; "
+        " or m.startswith('google.cloud')"
+        " or m in {'cloudmap.faults', 'cloudmap.testing', 'pytest', 'hypothesis'}]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
     result = subprocess.run(
@@ -84,7 +125,8 @@ def test_import_needs_only_declared_dependencies() -> None:
     undeclared = {
         str(path.relative_to(package)): sorted(names - allowed)
         for path in package.rglob("*.py")
-        if path.name != "testing.py"  # the contract suite needs pytest, by design
+        if "testing" not in path.relative_to(package).parts  # needs pytest and
+        # hypothesis by design (the dev extra)
         and (names := _module_level_imports(ast.parse(path.read_text()))) - allowed
     }
     assert undeclared == {}

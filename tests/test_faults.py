@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+
 import pytest
 
 from cloudmap.errors import AccessDeniedError, EtagMismatchError, TransientStoreError
-from cloudmap.faults import Call, Fault, FaultyStore, RandomFaults
 from cloudmap.stores import Replace, Store
+from cloudmap.testing import Call, Fault, FaultyStore, RandomFaults, faults
 
 
 def test_handler_sees_each_call_with_its_count(store: Store) -> None:
@@ -93,3 +96,13 @@ def test_random_faults_respect_ops_and_rate() -> None:
     assert all(never(Call("put", "k", i)) is None for i in range(100))
     with pytest.raises(ValueError, match="rate"):
         RandomFaults(1.5)
+
+
+def test_old_faults_module_still_works_and_warns() -> None:
+    """`cloudmap.faults` still gives the fault tools, with a DeprecationWarning."""
+    sys.modules.pop("cloudmap.faults", None)
+    with pytest.warns(DeprecationWarning, match="import FaultyStore.*cloudmap.testing"):
+        old = importlib.import_module("cloudmap.faults")
+    assert old.FaultyStore is FaultyStore
+    assert old.RandomFaults is RandomFaults
+    assert old.HTTPStatusError is faults.HTTPStatusError

@@ -147,9 +147,9 @@ def test_testing_without_pytest_names_the_extra(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "build"),
     [
-        ("s3", "cloudmap.S3Store('bucket')"),
-        ("azure", "cloudmap.AzureBlobStore('c', connection_string='x')"),
-        ("gcs", "cloudmap.GCSStore('bucket')"),
+        ("s3", "cloudmap.stores.S3Store('bucket')"),
+        ("azure", "cloudmap.stores.AzureBlobStore('c', connection_string='x')"),
+        ("gcs", "cloudmap.stores.GCSStore('bucket')"),
         ("gcs", "cloudmap.GoogleCloudStorageMapping('bucket')"),
     ],
 )
@@ -158,10 +158,10 @@ def test_library_without_the_sdk_names_the_extra(
 ) -> None:
     """Building a cloud store without its SDK raises an ImportError naming the extra."""
     code = (
-        "import cloudmap\n"
+        "import cloudmap, cloudmap.errors, cloudmap.stores\n"
         f"try:\n    {build}\n"
         "except ImportError as exc:\n"
-        "    print(type(exc).__name__, isinstance(exc, cloudmap.ConfigError), exc)\n"
+        "    print(type(exc).__name__, isinstance(exc, cloudmap.errors.ConfigError), exc)\n"
     )
     result = run(code, home=tmp_path, block=SDKS)
     assert result.returncode == 0, result.stderr

@@ -17,8 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cloudmap import CloudMapping, CodecError, NotSupportedError
+from cloudmap import CloudMapping
 from cloudmap.codecs import Codec, json, raw, text, zlib
+from cloudmap.errors import CodecError, NotSupportedError
 from cloudmap.stores import MAX_KEY_BYTES, MemoryStore, Store, validate_key
 
 StoreFactory = Callable[[], Store]

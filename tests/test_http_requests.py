@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from cloudmap import CacheSpec, CloudMapping
+from cloudmap import CloudMapping
+from cloudmap.cache import CacheSpec
 from cloudmap.stores.azure import AzureBlobStore
 from cloudmap.stores.gcs import GCSStore
 from cloudmap.stores.s3 import S3Store

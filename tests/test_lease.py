@@ -15,7 +15,6 @@ import pytest
 
 from cloudmap import (
     CloudMapping,
-    CodecError,
     FencedError,
     KeySyncError,
     Lease,
@@ -23,6 +22,7 @@ from cloudmap import (
     LockTimeout,
     codecs,
 )
+from cloudmap.errors import CodecError
 from cloudmap.fencing import FENCE_METADATA_KEY
 from cloudmap.lease import LOCK_PREFIX
 from tests import lease_workers
@@ -324,9 +324,12 @@ def test_a_lost_lease_raises_on_leaving_the_with_block(
 
 def test_auto_renew_retries_failed_renewals_and_stops_at_the_deadline() -> None:
     """Renewals failing on a 500 are tried every ttl/3 until the deadline, then no more."""
-    from cloudmap import Fault, FaultyStore  # noqa: PLC0415
-    from cloudmap.faults import Call  # noqa: PLC0415
     from cloudmap.stores import MemoryStore  # noqa: PLC0415
+    from cloudmap.testing import (  # noqa: PLC0415
+        Call,
+        Fault,
+        FaultyStore,
+    )
 
     renewals: list[Call] = []
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cloudmap import CloudMapping, LocalMapping, LocalStore
+from cloudmap import CloudMapping, LocalMapping
 from cloudmap.codecs import json
 from cloudmap.errors import NotSupportedError, StoreError
-from cloudmap.stores import Replace
+from cloudmap.stores import LocalStore, Replace
 
 
 def test_values_are_plain_files_under_root(tmp_path: Path) -> None:

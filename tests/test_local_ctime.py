@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from cloudmap import CloudMapping, FencedError, LocalStore, codecs
-from cloudmap.stores import Replace
+from cloudmap import CloudMapping, FencedError, codecs
+from cloudmap.stores import LocalStore, Replace
 from tests.test_lease import FakeClock, lease_of
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import cloudmap
-from cloudmap import CloudMapping, LocalStore
+from cloudmap import CloudMapping
 from cloudmap.errors import StoreError
-from cloudmap.stores import Replace
+from cloudmap.stores import LocalStore, Replace
 
 
 def test_key_and_json_suffixed_folder_coexist(tmp_path: Path) -> None:

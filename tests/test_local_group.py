@@ -6,9 +6,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from cloudmap import LocalStore
 from cloudmap.errors import EtagMismatchError, KeyExistsError, NotSupportedError
-from cloudmap.stores import Replace
+from cloudmap.stores import LocalStore, Replace
 
 
 def _together(calls: list[Callable[[], object]]) -> list[object]:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from cloudmap import CloudMapping, LocalStore
+from cloudmap import CloudMapping
 from cloudmap.lease import LOCK_PREFIX
+from cloudmap.stores import LocalStore
 
 
 def test_list_etags_is_the_listing_as_a_dict(

@@ -23,8 +23,9 @@ from pathlib import Path
 import pytest
 
 import cloudmap
-from cloudmap import CloudMapping, LocalStore
+from cloudmap import CloudMapping
 from cloudmap.cli import main
+from cloudmap.stores import LocalStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -148,7 +149,8 @@ def test_ini_target_reads_with_read_permission_only(shared_dir: Path) -> None:
 
 WRITER = """
 import sys
-from cloudmap import CloudMapping, LocalStore
+from cloudmap import CloudMapping
+from cloudmap.stores import LocalStore
 m = CloudMapping(LocalStore(sys.argv[1]))
 m["k"] = b"value"
 print("ready", flush=True)

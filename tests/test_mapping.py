@@ -7,12 +7,12 @@ import pytest
 from cloudmap import (
     BulkError,
     CloudMapping,
-    CodecError,
     EtagMismatchError,
     KeyExistsError,
     KeySyncError,
 )
 from cloudmap.codecs import CODEC_METADATA_KEY, json, pickle, zlib
+from cloudmap.errors import CodecError
 from cloudmap.stores import Store
 from tests.conftest import StoreFactory
 from tests.recording import RecordingStore

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from cloudmap import CacheSpec, CloudMapping, codecs
+from cloudmap import CloudMapping, codecs
+from cloudmap.cache import CacheSpec
 from cloudmap.errors import CodecError, EtagMismatchError
 from cloudmap.stores import Replace
 from cloudmap.stores.azure import AzureBlobStore

@@ -12,10 +12,10 @@ import tenacity
 
 from cloudmap import CloudMapping, codecs
 from cloudmap.errors import KeySyncError, ReplicationError, TransientStoreError
-from cloudmap.faults import Call, Fault, FaultyStore
 from cloudmap.replication import ReplicatedMapping
 from cloudmap.retry import retry_policy
 from cloudmap.stores import LocalStore, MemoryStore, Store
+from cloudmap.testing import Call, Fault, FaultyStore
 
 StoreFactory = Callable[[], Store]
 

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import cloudmap
-from cloudmap import CloudMapping, NotSupportedError
+from cloudmap import CloudMapping
 from cloudmap.codecs import encrypted, pickle
+from cloudmap.errors import NotSupportedError
 from cloudmap.lease import LOCK_PREFIX
 from cloudmap.rekey import rekey
 from cloudmap.stores import LocalStore, MemoryStore

@@ -14,7 +14,6 @@ from cloudmap.errors import (
     KeySyncError,
     TransientStoreError,
 )
-from cloudmap.faults import Call, Fault, FaultyStore, RandomFaults
 from cloudmap.retry import (
     DEFAULT,
     WRITE_ID_METADATA_KEY,
@@ -26,7 +25,7 @@ from cloudmap.retry import (
     retrying_store,
 )
 from cloudmap.stores import MemoryStore, Replace, Store
-from cloudmap.testing import StoreContract
+from cloudmap.testing import Call, Fault, FaultyStore, RandomFaults, StoreContract
 
 StoreFactory = Callable[[], Store]
 

@@ -30,7 +30,7 @@ from cloudmap.mapping import CloudMapping
 from cloudmap.providers import AWSS3Mapping
 from cloudmap.stores import PutMode, Replace, Store
 from cloudmap.stores.s3 import S3Store
-from tests.emulators import free_port, unique_bucket_name
+from devtools.emulators import free_port, unique_bucket_name
 from tests.fixtures_s3 import MOTO_CREDENTIALS, NO_RETRIES
 from tests.http_recording import S3RequestLog
 

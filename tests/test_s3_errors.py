@@ -33,7 +33,7 @@ from cloudmap.retry import outcome_unknown
 from cloudmap.stores import PutMode, Replace
 from cloudmap.stores.s3 import S3Store
 from cloudmap.stores.s3._errors import s3_errors
-from tests.emulators import free_port
+from devtools.emulators import free_port
 from tests.fault_proxy import FaultProxy, WireFault
 from tests.fixtures_s3 import MOTO_CREDENTIALS
 

@@ -27,7 +27,7 @@ from cloudmap.providers import AWSS3Mapping
 from cloudmap.retry import outcome_unknown
 from cloudmap.stores.s3 import S3Store
 from cloudmap.targets import open_store
-from tests.emulators import make_s3_bucket
+from devtools.emulators import make_s3_bucket
 from tests.fault_proxy import error_server
 from tests.fixtures_s3 import MOTO_CREDENTIALS
 

@@ -18,18 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from cloudmap import (
-    BulkError,
-    CloudMapError,
-    CloudMapping,
-    CodecError,
-    LocalMapping,
-    LocalStore,
-    S3Store,
-    codecs,
-)
-from cloudmap.stores import Store
-from tests.emulators import AZURITE_KEY
+from cloudmap import BulkError, CloudMapError, CloudMapping, LocalMapping, codecs
+from cloudmap.errors import CodecError
+from cloudmap.stores import LocalStore, S3Store, Store
+from devtools.emulators import AZURITE_KEY
 
 StoreFactory = Callable[[], Store]
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import cloudmap
-from cloudmap import BulkError, CodecError, KeySyncError, ReadOnlyError, StoreError
+from cloudmap import BulkError, KeySyncError, ReadOnlyError, StoreError
+from cloudmap.errors import CodecError
 from cloudmap.stores import Store
 
 REFERENCE = {"key1": "value1", "key2": 2, "key3": (1, 2, 3)}

@@ -17,10 +17,10 @@ import tenacity
 
 from cloudmap import CloudMapping, codecs
 from cloudmap.errors import CloudMapError
-from cloudmap.faults import Fault, FaultyStore, RandomFaults
 from cloudmap.replication import ReplicatedMapping
 from cloudmap.retry import retry_policy
 from cloudmap.stores import LocalStore, MemoryStore, Store
+from cloudmap.testing import Fault, FaultyStore, RandomFaults
 
 StoreFactory = Callable[[], Store]
 

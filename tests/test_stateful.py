@@ -1,18 +1,27 @@
-"""A Hypothesis state machine: one CloudMapping behaves like a dict."""
+"""Hypothesis state machines: a CloudMapping behaves like a dict, a store like MemoryStore."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import tempfile
 
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
-from cloudmap import CloudMapping, KeyExistsError, LocalStore, MemoryStore
+from cloudmap import CloudMapping, KeyExistsError
 from cloudmap.codecs import json
-from cloudmap.stores import Store
+from cloudmap.stores import ListedKey, LocalStore, MemoryStore, Replace, Store
+from cloudmap.testing.stateful import GAPS, StoreStateMachine
 
 KEYS = st.sampled_from(["a", "b", "dir/c", "é d"])
 VALUES = st.integers() | st.text(max_size=5) | st.lists(st.booleans(), max_size=3)
@@ -127,3 +136,91 @@ TestLocalMapping = LocalMappingMachine.TestCase
 TestLocalMapping.settings = settings(
     max_examples=40, stateful_step_count=25, deadline=None
 )
+
+
+# Examples per provider: the emulators answer over HTTP, so they get fewer.
+STORE_EXAMPLES = {"memory": 60, "local": 30}
+EMULATOR_EXAMPLES = 10
+
+
+def test_store_behaves_like_memory_store(
+    store: Store, request: pytest.FixtureRequest
+) -> None:
+    """Every store answers each call sequence as MemoryStore does."""
+    provider = request.node.callspec.params["store_factory"]
+    # fake-gcs-server ignores conditions on reads and deletes (EMULATOR_GAPS in
+    # tests/fixtures_gcs.py, xfailed in StoreContract): leave those calls out.
+    ignored = GAPS if provider == "gcs" else frozenset()
+    run_state_machine_as_test(
+        lambda: StoreStateMachine(store, ignored=ignored),
+        settings=settings(
+            max_examples=STORE_EXAMPLES.get(provider, EMULATOR_EXAMPLES),
+            stateful_step_count=15,
+            deadline=None,
+        ),
+    )
+
+
+class IgnoresCreate(MemoryStore):
+    """Overwrites on a create-only write."""
+
+    def put(self, key, data, *, mode="overwrite", metadata=None):  # type: ignore[no-untyped-def]
+        careless = "overwrite" if mode == "create" else mode
+        return super().put(key, data, mode=careless, metadata=metadata)
+
+
+class IgnoresStaleEtags(MemoryStore):
+    """Overwrites on a write conditioned on an etag, stale or not."""
+
+    def put(self, key, data, *, mode="overwrite", metadata=None):  # type: ignore[no-untyped-def]
+        careless = "overwrite" if isinstance(mode, Replace) else mode
+        return super().put(key, data, mode=careless, metadata=metadata)
+
+
+class ListsStaleEtags(MemoryStore):
+    """Lists every key with the etag of its first write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first: dict[str, str] = {}
+
+    def put(self, key, data, *, mode="overwrite", metadata=None):  # type: ignore[no-untyped-def]
+        etag = super().put(key, data, mode=mode, metadata=metadata)
+        self.first.setdefault(key, etag)
+        return etag
+
+    def list(self, prefix=""):  # type: ignore[no-untyped-def]
+        for item in super().list(prefix):
+            yield ListedKey(item.key, self.first.get(item.key, item.etag))
+
+
+@pytest.mark.parametrize(
+    "careless", [IgnoresCreate, IgnoresStaleEtags, ListsStaleEtags]
+)
+def test_store_machine_finds_a_careless_store(careless: type[MemoryStore]) -> None:
+    """A store that breaks a condition or lists stale etags fails the machine."""
+    with pytest.raises(AssertionError):
+        run_state_machine_as_test(
+            lambda: StoreStateMachine(careless()),
+            settings=settings(max_examples=200, deadline=None, database=None),
+        )
+
+
+def test_store_machine_refuses_unknown_gaps() -> None:
+    """Only the documented emulator gaps can be left out."""
+    with pytest.raises(ValueError, match="unknown gaps"):
+        StoreStateMachine(MemoryStore(), ignored=frozenset({"put_if_match"}))
+
+
+def test_state_machine_without_hypothesis_names_the_extra() -> None:
+    """`import cloudmap.testing.stateful` without Hypothesis names the dev extra."""
+    code = (
+        "import sys; sys.modules['hypothesis'] = None\nimport cloudmap.testing.stateful"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: cloudmap.testing.stateful needs hypothesis")
+    assert 'pip install "cloudmap-dict[dev]"' in last

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cloudmap import ConfigError, LocalStore, MemoryStore
+from cloudmap.errors import ConfigError
+from cloudmap.stores import LocalStore, MemoryStore
 from cloudmap.targets import memory_store, open_store, parse_target
 
 

@@ -15,14 +15,15 @@ from pathlib import Path
 import pytest
 
 import cloudmap
-from cloudmap import CloudMapping, Fault, FaultyStore, MemoryStore, NotSupportedError
+import cloudmap.stores
+from cloudmap import CloudMapping
 from cloudmap.cli import main
 from cloudmap.config import mapping_from_config, read_config
-from cloudmap.errors import ConfigError, StoreError
-from cloudmap.faults import Call
-from cloudmap.stores import Store
+from cloudmap.errors import ConfigError, NotSupportedError, StoreError
+from cloudmap.stores import MemoryStore, Store
 from cloudmap.stores.s3 import S3Store
 from cloudmap.targets import memory_store
+from cloudmap.testing import Call, Fault, FaultyStore
 from cloudmap.verify import RESERVED_PREFIX, probe_store, require, verify
 
 ALL = [
@@ -65,7 +66,7 @@ def test_local_directory_target_honours_everything(tmp_path: Path) -> None:
     """A path target is probed under its directory and left as it was."""
     verdict = verify(tmp_path)
     assert verdict.ok, str(verdict)
-    assert list(cloudmap.LocalStore(tmp_path).list()) == []
+    assert list(cloudmap.stores.LocalStore(tmp_path).list()) == []
 
 
 def test_url_target_is_probed_under_its_prefix() -> None:

@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 
-from cloudmap import CloudMapping, NotSupportedError, open_async
+from cloudmap import CloudMapping, open_async
 from cloudmap import open as open_shelf
 from cloudmap.cli import main
 from cloudmap.dask._cache import Memo
 from cloudmap.dask._spill import make_spill_mapping
+from cloudmap.errors import NotSupportedError
 from cloudmap.stores import Store
 from cloudmap.stores.azure import AzureBlobStore
 from cloudmap.stores.gcs import GCSStore

@@ -8,26 +8,29 @@ from __future__ import annotations
 
 from cloudmap import (
     AsyncCloudMapping,
-    AzureBlobStore,
-    CacheSpec,
-    Changes,
     CloudMapping,
-    GCSStore,
     KeySyncError,
     Lease,
     LocalMapping,
-    LocalStore,
-    MemoryStore,
     ReplicatedMapping,
-    S3Store,
-    Store,
-    Verdict,
     codecs,
     open_async,
     verify,
 )
-from cloudmap.stores import PutMode, Replace
+from cloudmap.cache import CacheSpec
+from cloudmap.changes import Changes
+from cloudmap.stores import (
+    AzureBlobStore,
+    GCSStore,
+    LocalStore,
+    MemoryStore,
+    PutMode,
+    Replace,
+    S3Store,
+    Store,
+)
 from cloudmap.stores.prefixed import PrefixedStore
+from cloudmap.verify import Verdict
 
 
 def every_store_is_a_store() -> list[Store]:

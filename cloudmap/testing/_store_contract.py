@@ -1,8 +1,8 @@
-"""A contract suite that any Store implementation can run (needs pytest).
+"""`StoreContract`: the behaviour every Store implementation must show.
 
-Subclass `StoreContract` in a test module and provide two fixtures: `store`
-(a fresh, empty store) and `store_factory` (a callable returning another client
-of the same storage, for races between clients):
+Subclass it in a test module and provide two fixtures: `store` (a fresh, empty
+store) and `store_factory` (a callable returning another client of the same
+storage, for races between clients):
 
 ```python
 from cloudmap.testing import StoreContract
@@ -14,27 +14,17 @@ class TestMyStore(StoreContract):
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-
-from cloudmap._extras import install_hint
-
-try:
-    import pytest
-except ImportError as exc:  # a plain install: pytest comes with the dev extra
-    msg = f"cloudmap.testing needs pytest: {install_hint('dev')} or pip install pytest"
-    raise ImportError(msg, name="pytest") from exc
+import pytest
 
 from cloudmap.errors import (
-    CloudMapError,
     EtagMismatchError,
     KeyExistsError,
     KeySyncError,
 )
-from cloudmap.stores._protocol import MAX_KEY_BYTES, Entry, Replace, Store
+from cloudmap.stores import MAX_KEY_BYTES, Replace, Store
+from cloudmap.testing._store_reads import ReadsContract, entry_of
 
-__all__ = ["StoreContract", "race"]
+__all__ = ["StoreContract"]
 
 VERBATIM_KEYS = [
     "plain",
@@ -50,28 +40,7 @@ VERBATIM_KEYS = [
 ]
 
 
-def race(n: int, fn: Callable[[int], object]) -> list[object]:
-    """Run `fn(i)` in `n` threads released together; return results or exceptions."""
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> object:
-        barrier.wait()
-        try:
-            return fn(i)
-        except CloudMapError as exc:
-            return exc
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
-
-
-def _entry(store: Store, key: str) -> Entry:
-    entry = store.get(key)
-    assert entry is not None, f"{key!r} missing from {store.name}"
-    return entry
-
-
-class StoreContract:
+class StoreContract(ReadsContract):
     """Behaviour every Store must show; MemoryStore is the reference."""
 
     # -- basic reads and writes ----------------------------------------------
@@ -83,7 +52,7 @@ class StoreContract:
     def test_put_then_get_returns_bytes_and_same_etag(self, store: Store) -> None:
         """A write's etag is the one a later read reports."""
         etag = store.put("k", b"value")
-        entry = _entry(store, "k")
+        entry = entry_of(store, "k")
         assert entry.data == b"value"
         assert entry.etag == etag
         assert not entry.not_modified
@@ -91,19 +60,19 @@ class StoreContract:
     def test_metadata_round_trips(self, store: Store) -> None:
         """Metadata given to put comes back from get."""
         store.put("k", b"v", metadata={"cloudmap-codec": "json|zlib"})
-        assert _entry(store, "k").metadata.get("cloudmap-codec") == "json|zlib"
+        assert entry_of(store, "k").metadata.get("cloudmap-codec") == "json|zlib"
 
     @pytest.mark.parametrize("data", [b"", bytes(range(256)) * 4])
     def test_empty_and_binary_values(self, store: Store, data: bytes) -> None:
         """Zero-byte and arbitrary binary values are stored exactly."""
         store.put("bin", data)
-        assert _entry(store, "bin").data == data
+        assert entry_of(store, "bin").data == data
 
     @pytest.mark.parametrize("key", VERBATIM_KEYS)
     def test_keys_are_stored_verbatim(self, store: Store, key: str) -> None:
         """Unicode, spaces and URL characters in keys survive a round trip."""
         store.put(key, key.encode())
-        assert _entry(store, key).data == key.encode()
+        assert entry_of(store, key).data == key.encode()
         assert [item.key for item in store.list()] == [key]
 
     def test_longest_key_is_accepted(self, store: Store) -> None:
@@ -111,7 +80,7 @@ class StoreContract:
         key = "/".join(["x" * 200] * 5)
         key += "y" * (MAX_KEY_BYTES - len(key))
         store.put(key, b"v")
-        assert _entry(store, key).data == b"v"
+        assert entry_of(store, key).data == b"v"
 
     @pytest.mark.parametrize(
         ("key", "error"),
@@ -161,7 +130,7 @@ class StoreContract:
     def test_create_only_write_succeeds_on_missing_key(self, store: Store) -> None:
         """mode="create" writes a key that does not exist."""
         etag = store.put("k", b"1", mode="create")
-        assert _entry(store, "k").etag == etag
+        assert entry_of(store, "k").etag == etag
 
     def test_create_only_write_refuses_existing_key(self, store: Store) -> None:
         """A create-only write of an existing key raises KeyExistsError, keeps value."""
@@ -171,7 +140,7 @@ class StoreContract:
         assert isinstance(info.value, KeySyncError)
         assert not isinstance(info.value, KeyError)
         assert info.value.key == "k"
-        entry = _entry(store, "k")
+        entry = entry_of(store, "k")
         assert (entry.data, entry.etag) == (b"1", etag)
 
     # -- replace -----------------------------------------------------------------
@@ -180,7 +149,7 @@ class StoreContract:
         """Replace(current etag) replaces the value and gives a new etag."""
         first = store.put("k", b"1")
         second = store.put("k", b"2", mode=Replace(first))
-        entry = _entry(store, "k")
+        entry = entry_of(store, "k")
         assert (entry.data, entry.etag) == (b"2", second)
         assert second != first
 
@@ -191,7 +160,7 @@ class StoreContract:
         with pytest.raises(EtagMismatchError) as info:
             store.put("k", b"3", mode=Replace(first))
         assert info.value.key == "k"
-        entry = _entry(store, "k")
+        entry = entry_of(store, "k")
         assert (entry.data, entry.etag) == (b"2", second)
 
     def test_replace_of_deleted_key_is_refused(self, store: Store) -> None:
@@ -206,7 +175,7 @@ class StoreContract:
         """A put with no precondition replaces whatever is there."""
         store.put("k", b"1")
         store.put("k", b"2")
-        assert _entry(store, "k").data == b"2"
+        assert entry_of(store, "k").data == b"2"
 
     def test_etag_changes_when_bytes_change(self, store: Store) -> None:
         """Writing different bytes always gives a different etag."""
@@ -230,7 +199,7 @@ class StoreContract:
         store.put("k", b"2", mode=Replace(first))
         with pytest.raises(EtagMismatchError):
             store.delete("k", if_match=first)
-        assert _entry(store, "k").data == b"2"
+        assert entry_of(store, "k").data == b"2"
 
     def test_delete_of_missing_key_is_a_no_op(self, store: Store) -> None:
         """An unconditional delete of a missing key succeeds and changes nothing."""
@@ -243,102 +212,3 @@ class StoreContract:
         store.delete("k")
         with pytest.raises(EtagMismatchError):
             store.delete("k", if_match=etag)
-
-    # -- conditional reads ---------------------------------------------------------
-
-    def test_get_if_match_current(self, store: Store) -> None:
-        """get(if_match=current) returns the value."""
-        etag = store.put("k", b"1")
-        entry = store.get("k", if_match=etag)
-        assert entry is not None
-        assert entry.data == b"1"
-
-    def test_get_if_match_stale_is_refused(self, store: Store) -> None:
-        """get(if_match=old) raises EtagMismatchError naming the key."""
-        first = store.put("k", b"1")
-        store.put("k", b"2", mode=Replace(first))
-        with pytest.raises(EtagMismatchError) as info:
-            store.get("k", if_match=first)
-        assert info.value.key == "k"
-
-    def test_get_if_match_of_deleted_key_is_refused(self, store: Store) -> None:
-        """get(if_match=...) of a deleted key raises EtagMismatchError, not None."""
-        etag = store.put("k", b"1")
-        store.delete("k")
-        with pytest.raises(EtagMismatchError):
-            store.get("k", if_match=etag)
-
-    def test_get_if_none_match_unchanged_is_not_modified(self, store: Store) -> None:
-        """get(if_none_match=current) reports not_modified without the body."""
-        etag = store.put("k", b"payload")
-        entry = store.get("k", if_none_match=etag)
-        assert entry is not None
-        assert entry.not_modified
-        assert entry.etag == etag
-
-    def test_get_if_none_match_changed_returns_value(self, store: Store) -> None:
-        """get(if_none_match=old) of a changed key returns the new value."""
-        first = store.put("k", b"1")
-        second = store.put("k", b"2", mode=Replace(first))
-        entry = store.get("k", if_none_match=first)
-        assert entry is not None
-        assert not entry.not_modified
-        assert (entry.data, entry.etag) == (b"2", second)
-
-    # -- listing ---------------------------------------------------------------------
-
-    def test_list_reports_every_key_with_its_etag(self, store: Store) -> None:
-        """A listing gives each key once, with the etag its write returned."""
-        written = {key: store.put(key, b"x") for key in ("a", "b/c", "b/d", "e f")}
-        listed = {item.key: item.etag for item in store.list()}
-        assert listed == written
-
-    def test_list_prefix_isolates_keys(self, store: Store) -> None:
-        """list(prefix) yields only keys starting with the prefix."""
-        for key in ("jobs/1", "jobs/2", "jobsx", "other/1"):
-            store.put(key, b"x")
-        assert sorted(item.key for item in store.list("jobs/")) == ["jobs/1", "jobs/2"]
-        assert sorted(item.key for item in store.list("jobs")) == [
-            "jobs/1",
-            "jobs/2",
-            "jobsx",
-        ]
-        assert list(store.list("nothing/")) == []
-
-    def test_list_pages_past_a_thousand_keys(self, store: Store) -> None:
-        """A listing of 2,500 keys returns all of them (several pages on S3)."""
-        keys = [f"many/{i:05d}" for i in range(2500)]
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            list(pool.map(lambda key: store.put(key, b""), keys))
-        assert sorted(item.key for item in store.list("many/")) == keys
-
-    # -- races -----------------------------------------------------------------------
-
-    def test_racing_creates_have_exactly_one_winner(
-        self, store: Store, store_factory: Callable[[], Store]
-    ) -> None:
-        """16 clients creating one key at once: one succeeds, 15 get KeyExistsError."""
-        clients = [store_factory() for _ in range(4)]
-        outcomes = race(
-            16,
-            lambda i: clients[i % 4].put("claim", str(i).encode(), mode="create"),
-        )
-        winners = [o for o in outcomes if isinstance(o, str)]
-        losers = [o for o in outcomes if isinstance(o, KeyExistsError)]
-        assert (len(winners), len(losers)) == (1, 15), outcomes
-        assert _entry(store, "claim").etag == winners[0]
-
-    def test_racing_replaces_have_exactly_one_winner(
-        self, store: Store, store_factory: Callable[[], Store]
-    ) -> None:
-        """8 clients replacing one etag at once: one wins, 7 get EtagMismatchError."""
-        etag = store.put("token", b"start")
-        clients = [store_factory() for _ in range(4)]
-        outcomes = race(
-            8,
-            lambda i: clients[i % 4].put("token", str(i).encode(), mode=Replace(etag)),
-        )
-        winners = [o for o in outcomes if isinstance(o, str)]
-        losers = [o for o in outcomes if isinstance(o, EtagMismatchError)]
-        assert (len(winners), len(losers)) == (1, 7), outcomes
-        assert _entry(store, "token").etag == winners[0]
