@@ -10,19 +10,15 @@ import warnings
 
 from cloudmap.testing.faults import (
     Call,
-    ConnectTimeoutError,
     Fault,
     FaultyStore,
-    HTTPStatusError,
     RandomFaults,
 )
 
 __all__ = [
     "Call",
-    "ConnectTimeoutError",
     "Fault",
     "FaultyStore",
-    "HTTPStatusError",
     "RandomFaults",
 ]
 

@@ -4,19 +4,19 @@ Store calls retry only `TransientStoreError`: a `KeySyncError` means another
 writer won, and retrying the same write blindly would overwrite their value.
 `default_modify_retry` is the one policy that retries conflicts, because
 `CloudMapping.modify()` re-reads the latest value before each attempt. Each
-store maps its SDK's errors to `TransientStoreError` in one place, helped by
-`is_transient_status` and `is_transient_exception`.
+store maps its SDK's errors to `TransientStoreError` in one place (its
+`_errors.py`), so the policies here decide from cloudmap's own errors only.
 
 A retried conditional write can meet its own first attempt: the server applied
 it, the response was lost, and the retry fails its precondition. `RetryingStore`
-tags every write with a unique id in the object's metadata and reads the object
-back once in that case, so a write that landed is reported as a success.
+tags every write with a unique id in the object's metadata and, after an attempt
+whose error says `may_have_applied`, reads the object back once in that case, so
+a write that landed is reported as a success.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
@@ -32,9 +32,6 @@ __all__ = [
     "RetryingStore",
     "default_modify_retry",
     "default_retry",
-    "is_transient_exception",
-    "is_transient_status",
-    "outcome_unknown",
     "retry_policy",
     "retrying_store",
 ]
@@ -45,137 +42,6 @@ WRITE_ID_METADATA_KEY = "cloudmap-write-id"
 T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
-
-_TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-# Provider error codes that mean "try again", whatever status carries them.
-_TRANSIENT_CODES = frozenset(
-    {
-        "SlowDown",  # S3 throttling (503)
-        "RequestTimeout",  # S3 (400)
-        "InternalError",  # S3 (500)
-        "ServiceUnavailable",  # S3, GCS (503)
-        "ConditionalRequestConflict",  # S3 (409): two conditional requests raced
-        "ServerBusy",  # Azure throttling (503)
-        "OperationTimedOut",  # Azure (500)
-        "InternalServerError",  # GCS, Azure
-        "TooManyRequests",  # GCS (429)
-        "Throttling",
-        "ThrottlingException",
-    }
-)
-# Errors raised before a request reached the server, by class name so that no
-# SDK is imported: botocore, urllib3, requests and azure-core all use these.
-_UNSENT_ERRORS = frozenset(
-    {
-        "ConnectionRefusedError",
-        "ConnectTimeoutError",
-        "ConnectTimeout",
-        "EndpointConnectionError",
-        "NewConnectionError",
-        "NameResolutionError",
-        "ServiceRequestError",
-    }
-)
-# Errors of the network or of an HTTP client that are worth a retry.
-_TRANSIENT_ERRORS = _UNSENT_ERRORS | {
-    "ConnectionError",
-    "ConnectionResetError",
-    "ConnectionAbortedError",
-    "BrokenPipeError",
-    "TimeoutError",
-    "ReadTimeoutError",
-    "ReadTimeout",
-    "Timeout",
-    "ConnectionClosedError",
-    "ProtocolError",
-    "IncompleteRead",
-    "RemoteDisconnected",
-    "ChunkedEncodingError",
-    "ServiceResponseError",
-    "DeadlineExceeded",
-}
-# Statuses with which a server refuses a request before acting on it.
-_REFUSED_STATUSES = frozenset({429, 503})
-_OBSTORE_STATUS = re.compile(r"status code: (\d{3})")
-
-
-def is_transient_status(status: int | None, code: str | None = None) -> bool:
-    """Whether an HTTP status or a provider error code is worth a retry.
-
-    Examples:
-        >>> is_transient_status(503), is_transient_status(412)
-        (True, False)
-        >>> is_transient_status(409, "ConditionalRequestConflict")
-        True
-    """
-    return status in _TRANSIENT_STATUSES or code in _TRANSIENT_CODES
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    link: BaseException | None = exc
-    while link is not None and id(link) not in seen:
-        seen.add(id(link))
-        yield link
-        link = link.__cause__ or link.__context__
-
-
-def _names(exc: BaseException) -> set[str]:
-    return {cls.__name__ for cls in type(exc).__mro__}
-
-
-def _status_and_code(exc: BaseException) -> tuple[int | None, str | None]:
-    """Read the HTTP status and error code of botocore, azure or google errors."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):  # botocore ClientError
-        error = response.get("Error", {})
-        meta = response.get("ResponseMetadata", {})
-        return meta.get("HTTPStatusCode"), error.get("Code")
-    status = getattr(exc, "status_code", None)  # azure HttpResponseError
-    if isinstance(status, int):
-        return status, getattr(exc, "error_code", None)
-    status = getattr(exc, "code", None)  # google.api_core GoogleAPICallError
-    if isinstance(status, int):
-        return status, type(exc).__name__
-    if type(exc).__module__.startswith("obstore"):  # the status is in the message
-        found = _OBSTORE_STATUS.search(str(exc))
-        if found:
-            return int(found.group(1)), None
-    return None, None
-
-
-def is_transient_exception(exc: BaseException) -> bool:
-    """Whether an SDK or network exception is worth a retry.
-
-    Recognises botocore, azure-core, google-api-core, requests, urllib3 and
-    builtin network errors without importing any of them. Stores call this in
-    their error mapping to decide on `TransientStoreError`.
-    """
-    status, code = _status_and_code(exc)
-    if status is not None or code is not None:
-        return is_transient_status(status, code)
-    return bool(_names(exc) & _TRANSIENT_ERRORS)
-
-
-def _obstore_unsent(exc: BaseException) -> bool:
-    """An obstore error whose connection never opened (its kind is `Connect`)."""
-    return type(exc).__module__.startswith("obstore") and "kind: Connect," in str(exc)
-
-
-def outcome_unknown(exc: BaseException) -> bool:
-    """Whether the server may have applied the request that failed with `exc`.
-
-    False only when the error shows the request never reached the server (a
-    refused or timed-out connection) or was refused unapplied (429, 503).
-    Timeouts after sending, connection resets and other 5xx are ambiguous.
-    """
-    for link in _chain(exc):
-        if _names(link) & _UNSENT_ERRORS or _obstore_unsent(link):
-            return False
-        status, _ = _status_and_code(link)
-        if status is not None:
-            return status not in _REFUSED_STATUSES
-    return True
 
 
 def retry_policy(
@@ -326,7 +192,7 @@ class RetryingStore:
                     metadata=tagged,
                 )
             except TransientStoreError as exc:
-                unknown = unknown or outcome_unknown(exc)
+                unknown = unknown or exc.may_have_applied
                 raise
             except KeySyncError:
                 if unknown:
@@ -349,7 +215,7 @@ class RetryingStore:
             try:
                 self._store.delete(key, if_match=if_match)
             except TransientStoreError as exc:
-                unknown = unknown or outcome_unknown(exc)
+                unknown = unknown or exc.may_have_applied
                 raise
             except EtagMismatchError:
                 if unknown and self._store.get(key) is None:

@@ -105,4 +105,4 @@ def test_old_faults_module_still_works_and_warns() -> None:
         old = importlib.import_module("cloudmap.faults")
     assert old.FaultyStore is FaultyStore
     assert old.RandomFaults is RandomFaults
-    assert old.HTTPStatusError is faults.HTTPStatusError
+    assert old.Fault is faults.Fault

@@ -20,7 +20,6 @@ from cloudmap.errors import (
     StoreError,
     TransientStoreError,
 )
-from cloudmap.retry import outcome_unknown
 from cloudmap.stores.gcs import GCSStore
 from cloudmap.stores.gcs._errors import ObjectMissingError, map_gcs_errors
 
@@ -144,8 +143,6 @@ def test_transient_errors_say_whether_they_may_have_applied(
     error = _mapped(exc)
     assert isinstance(error, TransientStoreError)
     assert error.may_have_applied is applied
-    # The same verdict as cloudmap.retry reads from the SDK exception today.
-    assert error.may_have_applied is outcome_unknown(error)
 
 
 @pytest.mark.parametrize(
@@ -165,4 +162,4 @@ def test_a_closed_port_is_transient_and_known_unapplied() -> None:
     with store, pytest.raises(TransientStoreError) as raised:
         store.put("k", b"v", mode="create")
     assert raised.value.may_have_applied is False
-    assert outcome_unknown(raised.value) is False
+    assert raised.value.may_have_applied is False

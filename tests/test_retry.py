@@ -18,9 +18,6 @@ from cloudmap.retry import (
     DEFAULT,
     WRITE_ID_METADATA_KEY,
     RetryingStore,
-    is_transient_exception,
-    is_transient_status,
-    outcome_unknown,
     retry_policy,
     retrying_store,
 )
@@ -300,77 +297,6 @@ class TestRetryingStoreUnderFaults(StoreContract):
 
 
 @pytest.mark.parametrize(
-    ("status", "code", "transient"),
-    [
-        (500, None, True),
-        (502, None, True),
-        (503, "SlowDown", True),
-        (504, None, True),
-        (429, None, True),
-        (409, "ConditionalRequestConflict", True),
-        (503, "ServerBusy", True),
-        (412, "PreconditionFailed", False),
-        (409, "BlobAlreadyExists", False),
-        (404, "NoSuchKey", False),
-        (403, "AccessDenied", False),
-    ],
-)
-def test_transient_statuses(status: int, code: str | None, transient: bool) -> None:
-    """Throttling, 5xx and S3's racing-condition 409 are transient; 4xx are not."""
-    assert is_transient_status(status, code) is transient
-
-
-def test_builtin_network_errors_are_transient() -> None:
-    """Resets and timeouts are transient; a ValueError is not."""
-    assert is_transient_exception(ConnectionResetError())
-    assert is_transient_exception(TimeoutError())
-    assert not is_transient_exception(ValueError())
-
-
-def test_botocore_errors_are_classified() -> None:
-    """botocore's SlowDown and timeouts are transient; a 412 is not."""
-    exceptions = pytest.importorskip("botocore.exceptions")
-
-    def client_error(status: int, code: str) -> Exception:
-        response = {
-            "Error": {"Code": code},
-            "ResponseMetadata": {"HTTPStatusCode": status},
-        }
-        return exceptions.ClientError(response, "PutObject")
-
-    assert is_transient_exception(client_error(503, "SlowDown"))
-    assert not is_transient_exception(client_error(412, "PreconditionFailed"))
-    timeout = exceptions.ReadTimeoutError(endpoint_url="http://x")
-    unsent = exceptions.EndpointConnectionError(endpoint_url="http://x")
-    assert is_transient_exception(timeout)
-    assert is_transient_exception(unsent)
-    assert outcome_unknown(timeout)
-    assert not outcome_unknown(unsent)
-    assert not outcome_unknown(client_error(503, "SlowDown"))
-    assert outcome_unknown(client_error(500, "InternalError"))
-
-
-def test_google_errors_are_classified() -> None:
-    """google-api-core's TooManyRequests and ServiceUnavailable are transient."""
-    exceptions = pytest.importorskip("google.api_core.exceptions")
-    assert is_transient_exception(exceptions.TooManyRequests("x"))
-    assert is_transient_exception(exceptions.ServiceUnavailable("x"))
-    assert not is_transient_exception(exceptions.PreconditionFailed("x"))
-
-
-def test_azure_errors_are_classified() -> None:
-    """azure-core's ServerBusy is transient, and an unsent request is known unsent."""
-    exceptions = pytest.importorskip("azure.core.exceptions")
-    busy = exceptions.HttpResponseError("busy")
-    busy.status_code = 503
-    busy.error_code = "ServerBusy"
-    assert is_transient_exception(busy)
-    assert is_transient_exception(exceptions.ServiceResponseError("lost"))
-    assert not outcome_unknown(exceptions.ServiceRequestError("not sent"))
-    assert outcome_unknown(exceptions.ServiceResponseError("lost"))
-
-
-@pytest.mark.parametrize(
     ("fault", "unknown"),
     [
         (Fault.SERVER_ERROR, True),
@@ -384,4 +310,4 @@ def test_injected_faults_tell_whether_the_server_acted(
     fault: Fault, unknown: bool
 ) -> None:
     """Throttling and unsent requests are known unapplied; the others are ambiguous."""
-    assert outcome_unknown(fault.error(Call("put", "k", 0))) is unknown
+    assert fault.error(Call("put", "k", 0)).may_have_applied is unknown

@@ -2,8 +2,8 @@
 
 Each SDK exception becomes one cloudmap error, and a `TransientStoreError`
 says whether the failed request may have been applied: False only when it
-never reached the server or was refused unapplied (429, 503). The flag agrees
-with `cloudmap.retry.outcome_unknown`, which reads the same SDK fields.
+never reached the server or was refused unapplied (429, 503); `RetryingStore`
+reads only that flag.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from cloudmap.errors import (
     StoreError,
     TransientStoreError,
 )
-from cloudmap.retry import outcome_unknown
 from cloudmap.stores import PutMode, Replace
 from cloudmap.stores.s3 import S3Store
 from cloudmap.stores.s3._errors import s3_errors
@@ -85,7 +84,6 @@ def test_botocore_transient_errors_say_whether_they_may_have_applied(
     error = mapped(exc)
     assert isinstance(error, TransientStoreError)
     assert error.may_have_applied is applied
-    assert outcome_unknown(error) is applied
 
 
 def test_a_raced_conditional_write_is_transient_and_may_have_applied() -> None:
@@ -137,7 +135,7 @@ def test_a_refused_connection_was_never_applied(engine: str) -> None:
     with store, pytest.raises(TransientStoreError) as info:
         store.put("k", b"v", mode="create")
     assert info.value.may_have_applied is False
-    assert outcome_unknown(info.value) is False
+    assert info.value.may_have_applied is False
 
 
 @pytest.fixture
@@ -171,4 +169,4 @@ def test_wire_failures_say_whether_they_may_have_applied(
     with pytest.raises(TransientStoreError) as info:
         store.put("k", b"v", mode="create")
     assert info.value.may_have_applied is applied
-    assert outcome_unknown(info.value) is applied
+    assert info.value.may_have_applied is applied

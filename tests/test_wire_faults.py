@@ -18,7 +18,7 @@ from botocore.config import Config
 
 from cloudmap import CloudMapping, codecs
 from cloudmap.errors import TransientStoreError
-from cloudmap.retry import outcome_unknown, retry_policy
+from cloudmap.retry import retry_policy
 from cloudmap.stores import Store
 from cloudmap.stores.azure import AzureBlobStore
 from cloudmap.stores.gcs import GCSStore
@@ -158,7 +158,7 @@ def test_wire_failures_are_transient_store_errors(
     with pytest.raises(TransientStoreError) as info:
         store.put("k", b"v", mode="create")
     assert info.value.__cause__ is not None
-    assert outcome_unknown(info.value) is (fault is WireFault.RESET)
+    assert info.value.may_have_applied is (fault is WireFault.RESET)
 
 
 def test_mapping_rides_out_wire_failures(proxied: Proxied) -> None:

@@ -5,8 +5,8 @@ call, `handler(call)` decides whether it fails, and how. `RandomFaults` is a
 handler that fails a given share of calls, from a seed, so a failing run can be
 replayed exactly.
 
-Each injected `TransientStoreError` has a `__cause__` that tells whether the
-server acted, as an SDK's would: `cloudmap.retry.outcome_unknown` reads it.
+Each injected `TransientStoreError` says, in `may_have_applied`, whether the
+server may have acted, as a store's error mapping would.
 """
 
 from __future__ import annotations
@@ -24,29 +24,14 @@ from cloudmap.stores._protocol import Entry, ListedKey, PutMode, Store, check_mo
 
 __all__ = [
     "Call",
-    "ConnectTimeoutError",
     "Fault",
     "FaultyStore",
-    "HTTPStatusError",
     "RandomFaults",
 ]
 
 T = TypeVar("T")
 
 Op = Literal["get", "put", "delete", "list"]
-
-
-class HTTPStatusError(Exception):
-    """The cause of an injected HTTP error response; carries `status_code`."""
-
-    def __init__(self, status_code: int, error_code: str) -> None:
-        self.status_code = status_code
-        self.error_code = error_code
-        super().__init__(f"HTTP {status_code} {error_code}")
-
-
-class ConnectTimeoutError(TimeoutError):
-    """The cause of an injected timeout before the request left the client."""
 
 
 class Fault(enum.Enum):
@@ -64,19 +49,16 @@ class Fault(enum.Enum):
     """The server applied the request, then the response was lost."""
 
     def error(self, call: Call) -> TransientStoreError:
-        """The exception a client sees for this fault, its cause set."""
-        causes: dict[Fault, BaseException] = {
-            Fault.SERVER_ERROR: HTTPStatusError(500, "InternalError"),
-            Fault.THROTTLE: HTTPStatusError(503, "SlowDown"),
-            Fault.RESET: ConnectionResetError(104, "Connection reset by peer"),
-            Fault.TIMEOUT_BEFORE: ConnectTimeoutError("connect timed out"),
-            Fault.TIMEOUT_AFTER: TimeoutError("read timed out"),
-        }
-        exc = TransientStoreError(
-            f"injected {self.value} on {call.op} {call.key!r}", key=call.key
+        """The exception a client sees for this fault."""
+        return TransientStoreError(
+            f"injected {self.value} on {call.op} {call.key!r}",
+            key=call.key,
+            may_have_applied=self in _AMBIGUOUS,
         )
-        exc.__cause__ = causes[self]
-        return exc
+
+
+# The faults after which the client cannot know whether the server acted.
+_AMBIGUOUS = frozenset({Fault.SERVER_ERROR, Fault.RESET, Fault.TIMEOUT_AFTER})
 
 
 @dataclass(frozen=True)
