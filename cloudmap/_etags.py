@@ -52,6 +52,14 @@ class EtagTable:
             else:
                 self._etags[key] = etag
 
+    def record_unless_moved(
+        self, key: str, before: str | None, after: str | None
+    ) -> None:
+        """Hold `after` for `key` unless its etag moved past `before` meanwhile."""
+        with self.key_lock(key), self._lock:
+            if self._etags.get(key) == before:
+                self.record(key, after)
+
     def clock(self) -> int:
         """A mark to pass to `replace` for a listing started now."""
         with self._lock:

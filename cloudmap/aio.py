@@ -21,14 +21,11 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from cloudmap.changes import Changes
-from cloudmap.config import mapping_from_config
-from cloudmap.errors import ConfigError
+from cloudmap._aio_open import open_mapping
+from cloudmap._sentinels import NO_DEFAULT
+from cloudmap.changes import Changes, check_polling
 from cloudmap.mapping import CloudMapping
-from cloudmap.shelf import _codec
 from cloudmap.stores._protocol import Store
-from cloudmap.targets import is_config as _is_config
-from cloudmap.targets import open_for_mapping
 
 if TYPE_CHECKING:
     import tenacity
@@ -40,8 +37,6 @@ __all__ = ["AsyncCloudMapping", "open_async"]
 
 V = TypeVar("V")
 T = TypeVar("T")
-
-_NO_DEFAULT: Any = object()
 
 
 class AsyncCloudMapping(Generic[V]):
@@ -156,7 +151,7 @@ class AsyncCloudMapping(Generic[V]):
         key: str,
         fn: Callable[[V], V],
         *,
-        default: Any = _NO_DEFAULT,
+        default: Any = NO_DEFAULT,
         retry: tenacity.Retrying | None = None,
         fence: Lease | None = None,
     ) -> V:
@@ -171,7 +166,7 @@ class AsyncCloudMapping(Generic[V]):
             KeySyncError: conflicts outlasted the retry policy.
         """
         options: dict[str, Any] = {"retry": retry, "fence": fence}
-        if default is not _NO_DEFAULT:
+        if default is not NO_DEFAULT:
             options["default"] = default
         return await self._run(self._mapping.modify, key, fn, **options)
 
@@ -200,12 +195,7 @@ class AsyncCloudMapping(Generic[V]):
         Raises:
             ValueError: `interval` is negative or `jitter` is outside [0, 1).
         """
-        if interval < 0 or not 0 <= jitter < 1:
-            msg = (
-                "watch needs interval >= 0 and 0 <= jitter < 1, "
-                f"not {interval}, {jitter}"
-            )
-            raise ValueError(msg)
+        check_polling(interval, jitter)
         spread = random.Random()  # noqa: S311 - spreads polls, not a secret
         running = stop if stop is not None else asyncio.Event()
         while not running.is_set():
@@ -285,38 +275,6 @@ async def open_async(
             providers (replication has no async facade) or comes with options.
     """
     loop = asyncio.get_running_loop()
-    opener = functools.partial(_open_mapping, target, codec, create, options)
+    opener = functools.partial(open_mapping, target, codec, create, options)
     mapping = await loop.run_in_executor(None, opener)
     return AsyncCloudMapping(mapping, max_workers=max_workers)
-
-
-def _open_mapping(
-    target: str | os.PathLike[str] | Store,
-    codec: str | Codec,
-    create: bool,
-    options: dict[str, Any],
-) -> CloudMapping[Any]:
-    chain = _codec(codec, None)
-    if isinstance(target, Store):
-        return CloudMapping(target, codec=chain, **options)
-    if _is_config(os.fspath(target)):
-        if options:
-            msg = f"{os.fspath(target)}: mapping options come from the ini file"
-            raise ConfigError(msg)
-        mapping = mapping_from_config(target, codec=chain, create=create)
-        if not isinstance(mapping, CloudMapping):
-            close = getattr(mapping, "close", None)
-            if close is not None:
-                close()
-            msg = (
-                f"{os.fspath(target)}: several providers; replicated configs have "
-                "no async facade, open them with cloudmap.open()"
-            )
-            raise ConfigError(msg)
-        return mapping
-    store, arguments = open_for_mapping(os.fspath(target), chain, create=create)
-    try:
-        return CloudMapping(store, **(arguments | options))
-    except BaseException:
-        store.close()
-        raise

@@ -1,10 +1,10 @@
 """A bounded cache of decoded values, each tied to the etag it was read at.
 
-A `CloudMapping` built with `cache=CacheSpec(...)` keeps the values it reads
-here. A cached value is never served on trust: the mapping still sends one
-request per read, conditioned with `If-None-Match: <cached etag>`, and uses the
-cached value only when the server answers "not modified" (no body is sent).
-Eviction is least-recently-used by size, delegated to `zict.LRU`.
+A `CloudMapping` built with `cache=CacheSpec(...)` reads through
+`ValueCache.revalidate`. A cached value is never served on trust: each read is
+still one request, conditioned with `If-None-Match: <cached etag>`, and the
+cached value is used only when the server answers "not modified" (no body is
+sent). Eviction is least-recently-used by size, delegated to `zict.LRU`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import zict
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
+
+    from cloudmap.stores._protocol import Entry
 
 __all__ = ["CacheInfo", "CacheSpec", "ValueCache", "make_cache"]
 
@@ -111,6 +113,40 @@ class ValueCache(Generic[V]):
             self._lru[key]  # a read marks the key recently used
             self._hits += 1
             return True, item.value
+
+    def revalidate(
+        self,
+        key: str,
+        held: str | None,
+        fetch: Callable[[str | None], Entry | None],
+        decode: Callable[[Entry], V],
+    ) -> tuple[Entry, V] | None:
+        """`key`'s value, from one request that sends no body when the cache is current.
+
+        Args:
+            key: the key read.
+            held: the only etag a cached value may be served at; None for any.
+            fetch: makes the request: given an etag, with `If-None-Match` on it;
+                given None, without. Returns the entry, or None when missing.
+            decode: turns a transferred entry into the value cached.
+
+        Returns:
+            The entry and its value, or None when `fetch` found no object.
+        """
+        cached = self.etag(key)
+        entry = fetch(cached if held is None or cached == held else None)
+        if entry is not None and entry.not_modified:
+            found, value = self.hit(key, entry.etag)
+            if found:
+                return entry, value
+            entry = fetch(None)  # evicted while the server said "not modified"
+        if entry is None:
+            self.discard(key)
+            return None
+        self.miss()
+        fresh = decode(entry)
+        self.put(key, entry.etag, fresh, len(entry.data))
+        return entry, fresh
 
     def miss(self) -> None:
         """Count a read whose body was transferred."""

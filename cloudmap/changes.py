@@ -3,7 +3,8 @@
 One paged listing is compared with the etags a mapping holds. The mapping's
 own writes already moved its etags, so they never show up as changes; a write
 of its own that lands while the listing runs is recognised afterwards (the
-etag it now holds equals the one listed) and left out too.
+etag it now holds equals the one listed) and left out too. `Synchronised`, a
+base of `CloudMapping`, holds the methods that refresh etags from listings.
 """
 
 from __future__ import annotations
@@ -13,11 +14,24 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from cloudmap._coordination import Coordination
 from cloudmap._reserved import hidden
-from cloudmap.stores._protocol import Store
+from cloudmap.stores._protocol import validate_key
+from cloudmap.stores.prefixed import PrefixedStore
 
-__all__ = ["Changes", "Stop", "list_changes", "watch"]
+__all__ = [
+    "Changes",
+    "Stop",
+    "Synchronised",
+    "check_polling",
+    "list_changes",
+    "visible",
+    "watch",
+]
+
+V = TypeVar("V")
 
 Stop = threading.Event | Callable[[], bool] | None
 """What ends a watch: an Event that gets set, or a callable that returns True."""
@@ -72,32 +86,36 @@ def _not_own(
     )
 
 
-def list_changes(  # noqa: PLR0917 - the mapping's parts, passed down explicitly
-    store: Store,
-    key_prefix: str,
+def visible(keys: PrefixedStore, prefix: str = "") -> dict[str, str]:
+    """Each key under `prefix` and its etag, cloudmap's own objects left out."""
+    found = keys.list_etags(prefix)
+    base = keys.prefix
+    # The reserved-name check only for keys that could be reserved.
+    for key in [key for key in found if ".cloudmap-" in base + key]:
+        if hidden(base + key, base):
+            del found[key]
+    return found
+
+
+def list_changes(
+    keys: PrefixedStore,
     prefix: str,
     held: Mapping[str, str],
     record: Callable[[str, str | None, str | None], None] | None,
     forget: Callable[[str], None],
 ) -> Changes:
-    """Compare one listing of `key_prefix + prefix` with the `held` etags.
+    """Compare one listing of `keys` under `prefix` with the `held` etags.
 
     `held` is the mapping's live etag view; `record(key, before, after)` installs
     an etag unless the key moved meanwhile, and `forget(key)` drops its cached
     value. With `record=None` nothing is installed or dropped.
     """
-    cut = len(key_prefix)
-
     before = {
         key: etag
         for key, etag in dict(held).items()
-        if key.startswith(prefix) and not hidden(key_prefix + key, key_prefix)
+        if key.startswith(prefix) and not hidden(keys.prefix + key, keys.prefix)
     }
-    listed = {
-        item.key[cut:]: item.etag
-        for item in store.list(key_prefix + prefix)
-        if not hidden(item.key, key_prefix)
-    }
+    listed = visible(keys, prefix)
     found = _not_own(_diff(before, listed), listed, dict(held))
     if record is not None:
         for key in found.added | found.modified:
@@ -117,6 +135,17 @@ def _stopped(stop: Stop) -> bool:
     return stop()
 
 
+def check_polling(interval: float, jitter: float) -> None:
+    """Refuse a watch's polling interval and jitter unless usable.
+
+    Raises:
+        ValueError: `interval` is negative or `jitter` is outside [0, 1).
+    """
+    if interval < 0 or not 0 <= jitter < 1:
+        msg = f"watch needs interval >= 0 and 0 <= jitter < 1, not {interval}, {jitter}"
+        raise ValueError(msg)
+
+
 def watch(
     poll: Callable[[], Changes],
     *,
@@ -134,9 +163,7 @@ def watch(
     Raises:
         ValueError: `interval` is negative or `jitter` is outside [0, 1).
     """
-    if interval < 0 or not 0 <= jitter < 1:
-        msg = f"watch needs interval >= 0 and 0 <= jitter < 1, not {interval}, {jitter}"
-        raise ValueError(msg)
+    check_polling(interval, jitter)
     pause: Callable[[float], object] = time.sleep
     if sleep is not None:
         pause = sleep
@@ -154,3 +181,71 @@ def watch(
             pause(interval * (1 + spread.uniform(-jitter, jitter)))
 
     return polls()
+
+
+class Synchronised(Coordination[V]):
+    """The methods of `CloudMapping` that refresh its etags from the store."""
+
+    def sync_with_cloud(self, key: str | None = None) -> None:
+        """Refresh held etags: all of them from one listing, or just `key`'s.
+
+        A full sync replaces the etag table, so keys deleted remotely disappear
+        and keys created remotely appear. Lock objects (see `lock`) are left
+        out.
+        """
+        if key is None:
+            since = self._etags.clock()
+            self._hold(visible(self._keys), since)
+            return
+        with self._etags.key_lock(key):
+            entry = self._keys.get(key)
+            self._etags.record(key, None if entry is None else entry.etag)
+            if entry is None or (self._evict and self._evict.etag(key) != entry.etag):
+                self._forget(key)
+
+    def restore_etags(self, etags: Mapping[str, str]) -> None:
+        """Hold `etags` in place of the current ones, as saved from `dict(m.etags)`.
+
+        Lets a worker save its etags (through JSON, say) and resume where it
+        stopped: `changes()` then reports what changed since the save.
+        """
+        self._hold({validate_key(key): str(etag) for key, etag in etags.items()})
+
+    def changes(self, prefix: str = "", *, apply: bool = True) -> Changes:
+        """What others added, modified and deleted under `prefix` since the held etags.
+
+        One paged listing, no per-key request; this mapping's own writes never
+        appear. `apply=True` installs the listed etags of the changed keys and
+        drops their cached values (a `sync_with_cloud()` that reports);
+        `apply=False` only looks. Lock objects (see `lock`) are left out.
+        """
+        return list_changes(
+            self._keys,
+            prefix,
+            self._etags.view,
+            self._etags.record_unless_moved if apply else None,
+            self._forget,
+        )
+
+    def watch(
+        self,
+        interval: float = 10,
+        jitter: float = 0.1,
+        stop: Stop = None,
+        *,
+        prefix: str = "",
+        sleep: Callable[[float], None] | None = None,
+    ) -> Iterator[Changes]:
+        """Yield each non-empty `changes(prefix)` batch, polling every `interval` s.
+
+        Polls spread by ± `jitter` (a fraction of `interval`) and run until `stop`
+        (an Event or a callable returning True) says so; `sleep` replaces the
+        pause between polls (tests inject one).
+        """
+        return watch(
+            lambda: self.changes(prefix),
+            interval=interval,
+            jitter=jitter,
+            stop=stop,
+            sleep=sleep,
+        )

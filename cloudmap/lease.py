@@ -16,23 +16,17 @@ wall-clock time written by another machine is ever compared.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from cloudmap._lock_object import LockBody, lock_object_key
 from cloudmap._reserved import LOCK_PREFIX
-from cloudmap.errors import (
-    CloudMapError,
-    CodecError,
-    KeySyncError,
-    LockLost,
-    LockTimeout,
-)
-from cloudmap.stores._protocol import replace_or_create, validate_key
+from cloudmap.errors import CloudMapError, KeySyncError, LockLost, LockTimeout
+from cloudmap.stores._protocol import replace_or_create
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -42,45 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["LOCK_PREFIX", "Lease", "lock_object_key"]
 
 Clock = Callable[[], float]
-
-
-def lock_object_key(key_prefix: str, name: str) -> str:
-    """The store key of the lock `name` taken through a mapping with `key_prefix`."""
-    validate_key(name)
-    return validate_key(LOCK_PREFIX + key_prefix + name)
-
-
-@dataclass(frozen=True)
-class _LockBody:
-    """The lock object's JSON body."""
-
-    token: int
-    state: str  # "held" or "released"
-    ttl: float
-    holder: str
-    beat: int = 0
-
-    def dumps(self) -> bytes:
-        return json.dumps(self.__dict__, sort_keys=True).encode()
-
-    @classmethod
-    def loads(cls, key: str, store: str, data: bytes) -> _LockBody:
-        try:
-            raw = json.loads(data)
-            body = cls(
-                token=int(raw["token"]),
-                state=str(raw["state"]),
-                ttl=float(raw["ttl"]),
-                holder=str(raw["holder"]),
-                beat=int(raw.get("beat", 0)),
-            )
-        except (ValueError, TypeError, KeyError) as exc:
-            msg = f"{key!r} in {store} is not a cloudmap lock object: {exc}"
-            raise CodecError(msg) from exc
-        if body.state not in {"held", "released"}:
-            msg = f"{key!r} in {store} holds an unknown lock state {body.state!r}"
-            raise CodecError(msg)
-        return body
 
 
 def _min_ttl(store: Store) -> float:
@@ -134,7 +89,7 @@ class Lease:
         self._holder = uuid.uuid4().hex
         self._mutex = threading.RLock()
         self._token = 0
-        self._body: _LockBody | None = None  # what we last wrote, while we hold it
+        self._body: LockBody | None = None  # what we last wrote, while we hold it
         self._etag: str | None = None
         self._deadline = 0.0
         self._seen: tuple[str, float] | None = None  # (etag, first seen) of a holder
@@ -200,7 +155,7 @@ class Lease:
         now = self._clock()  # after the answer: the state seen existed by then
         if entry is None:
             return self._take(None, 1)
-        body = _LockBody.loads(self._object_key, self._store.name, entry.data)
+        body = LockBody.loads(self._object_key, self._store.name, entry.data)
         if body.state == "held":
             if self._seen is None or self._seen[0] != entry.etag:
                 self._seen = (entry.etag, now)
@@ -210,7 +165,7 @@ class Lease:
         return self._take(entry.etag, body.token + 1)
 
     def _take(self, etag: str | None, token: int) -> bool:
-        body = _LockBody(token=token, state="held", ttl=self._ttl, holder=self._holder)
+        body = LockBody(token=token, state="held", ttl=self._ttl, holder=self._holder)
         with self._mutex:
             try:
                 self._write(body, etag)
@@ -221,7 +176,7 @@ class Lease:
             self._seen = self._lost = None
             return True
 
-    def _write(self, body: _LockBody, etag: str | None) -> None:
+    def _write(self, body: LockBody, etag: str | None) -> None:
         """Write the lock object conditionally; on success, note its deadline."""
         sent = self._clock()
         new = self._store.put(
@@ -257,7 +212,7 @@ class Lease:
             finally:
                 self._etag = self._body = None
 
-    def _holding(self, action: str) -> _LockBody:
+    def _holding(self, action: str) -> LockBody:
         """The body we hold, or LockLost (again) once the lease was lost."""
         if self._lost is not None:
             raise LockLost(self._name, self._token, self._lost)
@@ -273,7 +228,7 @@ class Lease:
         self._lost = reason
         return LockLost(self._name, self._token, reason)
 
-    def _rewrite(self, body: _LockBody) -> None:
+    def _rewrite(self, body: LockBody) -> None:
         try:
             self._write(body, self._etag)
         except KeySyncError as exc:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from cloudmap._bulk import run_each
 from cloudmap._reserved import reserved
 from cloudmap.codecs import KEY_ID_METADATA_KEY, Codec
 from cloudmap.codecs._crypto import stored_key_id
 from cloudmap.errors import CloudMapError
 from cloudmap.stores._protocol import Replace, Store
+from cloudmap.stores.prefixed import PrefixedStore
 
 __all__ = ["RekeyReport", "rekey"]
 
@@ -60,10 +61,11 @@ def rekey(
     if current is None:
         msg = f"rekey needs an encrypted() codec, not {encryption.name!r}"
         raise ValueError(msg)
+    scoped = PrefixedStore(store, prefix)
     keys = [
-        item.key[len(prefix) :]
-        for item in store.list(prefix)
-        if not reserved(item.key)  # lock objects and verify scratch keys
+        item.key
+        for item in scoped.list()
+        if not reserved(prefix + item.key)  # lock objects and verify scratch keys
     ]
     if on_total is not None:
         on_total(len(keys))
@@ -72,7 +74,7 @@ def rekey(
 
     def one(key: str) -> None:
         try:
-            outcome = _rekey_one(store, encryption, prefix + key, key, current)
+            outcome = _rekey_one(scoped, encryption, key, current)
         except CloudMapError as exc:
             with lock:
                 report.failed[key] = f"{type(exc).__name__}: {exc}"
@@ -82,23 +84,19 @@ def rekey(
         if on_progress is not None:
             on_progress()
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in [pool.submit(one, key) for key in keys]:
-            future.result()
+    run_each(keys, one, workers)
     report.rekeyed.sort()
     report.current.sort()
     return report
 
 
-def _rekey_one(
-    store: Store, encryption: Codec, full: str, key: str, current: str
-) -> str:
-    entry = store.get(full)
+def _rekey_one(store: PrefixedStore, encryption: Codec, key: str, current: str) -> str:
+    entry = store.get(key)
     if entry is None or stored_key_id(entry.data) == current:
         return "current"  # deleted since the listing, or done by an earlier run
     plain = encryption.loads(entry.data, key=key, metadata=entry.metadata)
     store.put(
-        full,
+        key,
         encryption.dumps(plain, key=key),
         mode=Replace(entry.etag),
         metadata={**entry.metadata, KEY_ID_METADATA_KEY: current},

@@ -18,11 +18,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import tenacity
 
+from cloudmap._replicas import (
+    AGREED,
+    Etags,
+    RepairReport,
+    agrees,
+    delete_from,
+    latest,
+    unique_names,
+)
+from cloudmap._sentinels import ABSENT, Sentinel
 from cloudmap.codecs import Codec
 from cloudmap.errors import (
     CloudMapError,
@@ -41,42 +50,8 @@ _log = logging.getLogger(__name__)
 
 _STRIPES = 64
 
-Etags = tuple[str | None, ...]
 
-
-class _Marker:
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return self._name
-
-
-_ABSENT: Any = _Marker("<absent>")
-_AGREED: Any = _Marker("<agreed>")
-_UNSET = _Marker("<default retry>")
-
-
-@dataclass(frozen=True)
-class RepairReport:
-    """What `ReplicatedMapping.repair()` did.
-
-    Attributes:
-        lagging: how many keys differed between replicas.
-        copied: (key, replica) pairs written from the primary's value.
-        deleted: (key, replica) pairs removed because the primary lacks the key.
-        failed: (key, replica) pairs still differing, with the error met.
-    """
-
-    lagging: int
-    copied: tuple[tuple[str, str], ...] = ()
-    deleted: tuple[tuple[str, str], ...] = ()
-    failed: dict[tuple[str, str], BaseException] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        """Whether every replica now matches the primary."""
-        return not self.failed
+_UNSET: Any = Sentinel("<default retry>")
 
 
 class ReplicatedMapping(MutableMapping[str, Any]):
@@ -102,7 +77,7 @@ class ReplicatedMapping(MutableMapping[str, Any]):
         self,
         replicas: Sequence[CloudMapping[Any] | Store],
         *,
-        retry: tenacity.Retrying | _Marker | None = _UNSET,
+        retry: tenacity.Retrying | Sentinel | None = _UNSET,
         codec: Codec | None = None,
         read_fallback: bool = True,
     ) -> None:
@@ -114,14 +89,14 @@ class ReplicatedMapping(MutableMapping[str, Any]):
                 "replica keeps its own policy: pass retry= to each CloudMapping instead"
             )
             raise ValueError(msg)
-        policy = DEFAULT if isinstance(retry, _Marker) else retry
+        policy = DEFAULT if isinstance(retry, Sentinel) else retry
         self._replicas: tuple[CloudMapping[Any], ...] = tuple(
             r
             if isinstance(r, CloudMapping)
             else CloudMapping(r, codec=codec, retry=policy)
             for r in replicas
         )
-        self._names = _unique_names([r.store.name for r in self._replicas])
+        self._names = unique_names([r.store.name for r in self._replicas])
         self.read_fallback = read_fallback
         # Per key, the etags of each replica last known to hold equal values,
         # so that lagging() reads only the objects that changed since.
@@ -174,7 +149,7 @@ class ReplicatedMapping(MutableMapping[str, Any]):
         self._apply(
             key,
             lambda replica, index: (
-                replica.__delitem__(key) if index == 0 else _delete(replica, key)
+                replica.__delitem__(key) if index == 0 else delete_from(replica, key)
             ),
         )
 
@@ -234,24 +209,24 @@ class ReplicatedMapping(MutableMapping[str, Any]):
     def _compare(self, key: str, etags: Etags) -> tuple[list[str], Any]:
         """Names of the replicas that differ from the primary, and its value.
 
-        The primary's value is `_AGREED` when the etags show nothing changed,
-        `_ABSENT` when it lacks the key, or the `CodecError` met reading it.
+        The primary's value is `AGREED` when the etags show nothing changed,
+        `ABSENT` when it lacks the key, or the `CodecError` met reading it.
         """
         if self._agreed.get(key) == etags:
-            return [], _AGREED
-        source = _latest(self.primary, key) if etags[0] is not None else _ABSENT
+            return [], AGREED
+        source = latest(self.primary, key) if etags[0] is not None else ABSENT
         differing = [
             name
             for name, replica, etag in zip(
                 self._names[1:], self._replicas[1:], etags[1:], strict=True
             )
             if isinstance(source, CodecError)
-            or not _agrees(replica, key, source, listed=etag is not None)
+            or not agrees(replica, key, source, listed=etag is not None)
         ]
         if not differing and not isinstance(source, CodecError):
             self._agreed[key] = etags
-        if source is _ABSENT:
-            return differing, _ABSENT
+        if source is ABSENT:
+            return differing, ABSENT
         return differing, source if isinstance(source, CodecError) else source[1]
 
     def lagging(self) -> dict[str, list[str]]:
@@ -294,8 +269,8 @@ class ReplicatedMapping(MutableMapping[str, Any]):
                     with self._stripe(key):
                         if isinstance(source, CodecError):
                             raise source
-                        if source is _ABSENT:
-                            _delete(replica, key)
+                        if source is ABSENT:
+                            delete_from(replica, key)
                             deleted.append((key, name))
                         else:
                             replica.set(key, source, force=True)
@@ -318,60 +293,3 @@ class ReplicatedMapping(MutableMapping[str, Any]):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-Latest = tuple[bytes, Any] | CodecError
-"""A replica's stored bytes and decoded value, `_ABSENT`, or why it is unreadable."""
-
-
-def _latest(replica: CloudMapping[Any], key: str) -> Latest:
-    """`key` in `replica`, read through the mapping whatever etag it held."""
-    try:
-        found = replica._latest(key)  # noqa: SLF001 - the replica's own read path
-    except CodecError as exc:
-        return exc
-    return _ABSENT if found is None else found
-
-
-def _agrees(
-    replica: CloudMapping[Any], key: str, source: Latest, *, listed: bool
-) -> bool:
-    """Whether `replica` holds `source`, the primary's value.
-
-    It does when it stores the same bytes or an equal value, or the bytes its own
-    codec writes for the primary's value.
-
-    `listed` says whether the replica's listing has the key (else no read).
-    """
-    mine = _latest(replica, key) if listed else _ABSENT
-    if source is _ABSENT or mine is _ABSENT:
-        return source is mine
-    if isinstance(mine, CodecError) or isinstance(source, CodecError):
-        return False
-    if mine[0] == source[0] or mine[1] == source[1]:
-        return True
-    # Values a codec changes on the way (a tuple stored as a JSON list) compare
-    # as the replica's codec writes the primary's value.
-    try:
-        return mine[0] == replica.codec.dumps(source[1], key=key)
-    except CodecError:
-        return False
-
-
-def _delete(replica: CloudMapping[Any], key: str) -> None:
-    """Delete `key` from `replica`, learning its etag first if it was not held."""
-    if key not in replica:
-        replica.sync_with_cloud(key)
-        if key not in replica:
-            return
-    del replica[key]
-
-
-def _unique_names(names: list[str]) -> tuple[str, ...]:
-    """Suffix repeated names with `#2`, `#3`... so that each names one replica."""
-    seen: dict[str, int] = {}
-    unique = []
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        unique.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
-    return tuple(unique)

@@ -19,25 +19,24 @@ and each partition of keys is copied by a task on a worker.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cloudmap._bulk import run_each
+from cloudmap._journal import Journal
 from cloudmap._reserved import reserved
 from cloudmap.errors import CloudMapError, KeySyncError
 from cloudmap.retry import WRITE_ID_METADATA_KEY
 from cloudmap.stores._protocol import Entry, Store, folder_prefix, replace_or_create
+from cloudmap.stores.prefixed import PrefixedStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
 __all__ = ["TransferReport", "copy_keys", "default_journal"]
-
-_SAVE_EVERY = 100
 
 
 @dataclass
@@ -70,49 +69,6 @@ def default_journal(source: str, destination: str) -> Path:
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     digest = hashlib.sha256(f"{source}\n{destination}".encode()).hexdigest()[:16]
     return base / "cloudmap" / f"copy-{digest}.json"
-
-
-class _Journal:
-    """The key -> [source etag, destination etag] record, saved atomically."""
-
-    def __init__(self, path: Path | None, source: str, destination: str) -> None:
-        self._path = path
-        self._header = {"source": source, "destination": destination}
-        self._lock = threading.Lock()
-        self._pending = 0
-        self.entries: dict[str, list[str]] = {}
-        if path is not None and path.is_file():
-            try:
-                saved = json.loads(path.read_text(encoding="utf-8"))
-            except ValueError:
-                saved = {}
-            if isinstance(saved, dict) and all(
-                saved.get(k) == v for k, v in self._header.items()
-            ):
-                self.entries = dict(saved.get("keys", {}))
-
-    def record(self, key: str, etags: list[str] | None) -> None:
-        with self._lock:
-            if etags is None:
-                self.entries.pop(key, None)
-            else:
-                self.entries[key] = etags
-            self._pending += 1
-            if self._pending >= _SAVE_EVERY:
-                self._save_locked()
-
-    def save(self) -> None:
-        with self._lock:
-            self._save_locked()
-
-    def _save_locked(self) -> None:
-        self._pending = 0
-        if self._path is None:
-            return
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self._path.with_name(f"{self._path.name}.{os.getpid()}.tmp")
-        temp.write_text(json.dumps({**self._header, "keys": self.entries}))
-        temp.replace(self._path)
 
 
 def copy_keys(
@@ -183,13 +139,9 @@ def copy_keys(
         msg = "pass stores, or targets together with a dask client="
         raise TypeError(msg)
     copier = _Copier(
-        source,
-        destination,
-        source_prefix,
-        destination_prefix,
-        _Journal(
-            journal, source.name + source_prefix, destination.name + destination_prefix
-        ),
+        PrefixedStore(source, source_prefix),
+        PrefixedStore(destination, destination_prefix),
+        journal,
     )
     extra = sorted(set(copier.dst) - set(copier.src)) if delete_extra else []
     if on_total is not None:
@@ -197,26 +149,27 @@ def copy_keys(
     return copier.run_all(sorted(copier.src), extra, workers, on_progress)
 
 
-def listing(store: Store, prefix: str) -> dict[str, str]:
-    """Every key under `prefix` (with it removed) and its etag: one listing.
+def listing(keys: PrefixedStore) -> dict[str, str]:
+    """Every key of `keys` and its etag: one listing.
 
     cloudmap's own objects (lock objects, verify scratch keys) are left out,
     even under a prefix inside them: a copy never copies, overwrites or deletes
     them (a sync that deleted a live lock would reset its fencing tokens).
     """
-    cut = len(prefix)
     return {
-        item.key[cut:]: item.etag
-        for item in store.list(prefix)
-        if not reserved(item.key)
+        item.key: item.etag
+        for item in keys.list()
+        if not reserved(keys.prefix + item.key)
     }
 
 
 class _Copier:
     """One copy's listings, journal and report; its methods run in threads.
 
-    `src` and `dst` are the listings (relative keys to etags); they are listed
-    here unless given, as a cluster's task is given its partition's. With
+    `source` and `destination` are seen through their prefixes; `journal` is
+    the journal's file (None: no file). `src` and `dst` are the listings (keys
+    to etags); they are listed here unless given, as a cluster's task is given
+    its partition's. With
     `compare`, a destination object the journal does not vouch for is read
     first and left alone when it already holds the source's bytes (a repair
     of replicas written by a `ReplicatedMapping`, not by a copy).
@@ -224,24 +177,25 @@ class _Copier:
 
     def __init__(
         self,
-        source: Store,
-        destination: Store,
-        source_prefix: str,
-        destination_prefix: str,
-        journal: _Journal,
+        source: PrefixedStore,
+        destination: PrefixedStore,
+        journal: Path | None,
         *,
         src: dict[str, str] | None = None,
         dst: dict[str, str] | None = None,
         compare: bool = False,
     ) -> None:
         self.source, self.destination = source, destination
-        self.source_prefix, self.destination_prefix = source_prefix, destination_prefix
-        self.journal = journal
+        self.journal = Journal(
+            journal,
+            source.name + source.prefix,
+            destination.name + destination.prefix,
+        )
         self.compare = compare
         self.report = TransferReport()
         self._lock = threading.Lock()
-        self.src = listing(source, source_prefix) if src is None else src
-        self.dst = listing(destination, destination_prefix) if dst is None else dst
+        self.src = listing(source) if src is None else src
+        self.dst = listing(destination) if dst is None else dst
 
     def in_place(self, key: str) -> bool:
         """Whether the journal shows `key` copied and unchanged on both sides since."""
@@ -255,18 +209,17 @@ class _Copier:
         if self.in_place(key):
             return "skipped"
         held = self.dst.get(key)
-        entry = self.source.get(self.source_prefix + key)
+        entry = self.source.get(key)
         if entry is None:
             return "skipped"  # deleted since the listing: nothing to copy
-        full = self.destination_prefix + key
         if self.compare and held is not None:
-            found = self.destination.get(full)
+            found = self.destination.get(key)
             if found is not None and _same(found, entry):
                 self.journal.record(key, [entry.etag, found.etag])
                 return "skipped"
         try:
             etag = self.destination.put(
-                full,
+                key,
                 entry.data,
                 mode=replace_or_create(held),
                 metadata=entry.metadata,
@@ -274,7 +227,7 @@ class _Copier:
         except KeySyncError:
             # A retried task finds its own earlier write: the same bytes are
             # in place, so the copy of this key is done; anything else conflicts.
-            found = self.destination.get(full)
+            found = self.destination.get(key)
             if found is None or not _same(found, entry):
                 raise
             etag = found.etag
@@ -282,7 +235,7 @@ class _Copier:
         return "copied"
 
     def delete_one(self, key: str) -> str:
-        self.destination.delete(self.destination_prefix + key, if_match=self.dst[key])
+        self.destination.delete(key, if_match=self.dst[key])
         self.journal.record(key, None)
         return "deleted"
 
@@ -304,18 +257,16 @@ class _Copier:
         on_progress: Callable[[], None] | None,
     ) -> TransferReport:
         """Copy then delete the keys given, on `workers` threads; the sorted report."""
-        tasks = [(self.copy_one, key) for key in copies]
-        tasks += [(self.delete_one, key) for key in deletes]
+        tasks = dict.fromkeys(copies, self.copy_one)
+        tasks.update(dict.fromkeys(deletes, self.delete_one))
 
-        def run(task: Callable[[str], str], key: str) -> None:
-            self.run(task, key)
+        def run(key: str) -> None:
+            self.run(tasks[key], key)
             if on_progress is not None:
                 on_progress()
 
         try:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                for future in [pool.submit(run, task, key) for task, key in tasks]:
-                    future.result()
+            run_each(tasks, run, workers)
         finally:
             self.journal.save()
         for items in (self.report.copied, self.report.skipped, self.report.deleted):

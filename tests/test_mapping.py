@@ -15,6 +15,7 @@ from cloudmap.codecs import CODEC_METADATA_KEY, json, pickle, zlib
 from cloudmap.errors import CodecError
 from cloudmap.stores import Store
 from tests.conftest import StoreFactory
+from tests.recording import RecordingStore
 
 
 @pytest.fixture
@@ -365,3 +366,25 @@ def test_context_manager_and_repr(store: Store) -> None:
     with CloudMapping[object](store, codec=json(), key_prefix="p/") as m:
         m["a"] = 1
         assert repr(m).endswith("prefix='p/' codec=json keys=1>")
+
+
+def test_latest_reads_whatever_etag_is_held(store: Store) -> None:
+    """`latest` returns the stored bytes and value in one read and holds its etag."""
+    recorded = RecordingStore(store)
+    m: CloudMapping[object] = CloudMapping(recorded, codec=json(), key_prefix="p")
+    m["k"] = [1]
+    other: CloudMapping[object] = CloudMapping(store, codec=json(), key_prefix="p")
+    other["k"] = [2]
+    recorded.reset()
+
+    found = m.latest("k")
+    assert found is not None
+    assert found[1] == [2]
+    assert json().loads(found[0], key="k") == [2]
+    assert recorded.ops() == ["get"]
+    assert m.etags["k"] == other.etags["k"]
+    m["k"] = [3]  # conditioned on the etag `latest` saw: no conflict
+
+    del m["k"]
+    assert other.latest("k") is None
+    assert "k" not in other

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloudmap.cli._open import opened
+from cloudmap.cli._open import scoped
 from cloudmap.cli._output import EXIT_OK, NotFoundError, bad_path, emit
 from cloudmap.stores._protocol import replace_or_overwrite
 
@@ -20,10 +20,9 @@ __all__ = ["get", "ls", "put", "rm"]
 
 def ls(args: argparse.Namespace) -> int:
     """List the keys under the target (and `--prefix`), with etags for `--long`."""
-    with opened(args.target) as (store, prefix):
+    with scoped(args.target) as store:
         items = [
-            {"key": item.key[len(prefix) :], "etag": item.etag}
-            for item in store.list(prefix + args.prefix)
+            {"key": item.key, "etag": item.etag} for item in store.list(args.prefix)
         ]
     if args.json:
         emit(args, items, "")
@@ -35,8 +34,8 @@ def ls(args: argparse.Namespace) -> int:
 
 def get(args: argparse.Namespace) -> int:
     """Write a key's value to stdout or `--output`."""
-    with opened(args.target) as (store, prefix):
-        entry = store.get(prefix + args.key)
+    with scoped(args.target) as store:
+        entry = store.get(args.key)
     if entry is None:
         raise NotFoundError(f"key {args.key!r} not found in {args.target}")
     if args.output is not None:
@@ -64,22 +63,22 @@ def put(args: argparse.Namespace) -> int:
         )
     except OSError as exc:
         raise bad_path("read", args.file, exc) from exc
-    with opened(args.target, write=True) as (store, prefix):
+    with scoped(args.target, write=True) as store:
         mode: PutMode = "create" if args.create else replace_or_overwrite(args.if_match)
-        etag = store.put(prefix + args.key, data, mode=mode)
+        etag = store.put(args.key, data, mode=mode)
     emit(args, {"key": args.key, "etag": etag, "size": len(data)}, etag)
     return EXIT_OK
 
 
 def rm(args: argparse.Namespace) -> int:
     """Delete a key, conditioned on `--if-match` or on the etag read just before."""
-    with opened(args.target, write=True) as (store, prefix):
+    with scoped(args.target, write=True) as store:
         etag = args.if_match
         if etag is None:
-            entry = store.get(prefix + args.key)
+            entry = store.get(args.key)
             if entry is None:
                 raise NotFoundError(f"key {args.key!r} not found in {args.target}")
             etag = entry.etag
-        store.delete(prefix + args.key, if_match=etag)
+        store.delete(args.key, if_match=etag)
     emit(args, {"key": args.key, "deleted": True}, f"deleted {args.key}")
     return EXIT_OK

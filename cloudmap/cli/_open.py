@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloudmap.errors import ConfigError
+from cloudmap.stores.prefixed import PrefixedStore
 from cloudmap.targets import is_config, resolve
 
 if TYPE_CHECKING:
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
     from cloudmap.stores._protocol import Store
 
-__all__ = ["open_target", "opened"]
+__all__ = ["open_target", "opened", "scoped"]
 
 
 def open_target(
@@ -55,3 +56,10 @@ def opened(target: str, **options: bool) -> Iterator[tuple[Store, str]]:
         yield store, prefix
     finally:
         store.close()
+
+
+@contextlib.contextmanager
+def scoped(target: str, **options: bool) -> Iterator[PrefixedStore]:
+    """The target's store seen through its prefix, closed on exit."""
+    with opened(target, **options) as (store, prefix):
+        yield PrefixedStore(store, prefix)

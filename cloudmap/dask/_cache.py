@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
+from cloudmap._sentinels import ABSENT
 from cloudmap.codecs import Codec
 from cloudmap.errors import KeyExistsError
 from cloudmap.mapping import CloudMapping
@@ -24,7 +25,6 @@ __all__ = ["Memo", "cached"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_ABSENT: Any = object()
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _OPENED_LOCK = threading.Lock()
 _OPENED: dict[tuple[str, str, str], CloudMapping[Any]] = {}
@@ -117,14 +117,14 @@ class Memo:
         key = self.key(func, *args, **kwargs)
         mapping = self.mapping()
         found: R = mapping[key]
-        if found is not _ABSENT:
+        if found is not ABSENT:
             return found
         value = func(*args, **kwargs)
         try:
             mapping.create(key, value)
         except KeyExistsError:
             winner: R = mapping[key]
-            return value if winner is _ABSENT else winner
+            return value if winner is ABSENT else winner
         return value
 
     def __call__(self, func: Callable[P, R]) -> Callable[P, R]:
@@ -154,14 +154,14 @@ def _rebuild(target: str, codec: str | Codec, prefix: str) -> Memo:
 def _blind(
     store: Any, codec: Codec, key_prefix: str, **options: Any
 ) -> CloudMapping[Any]:
-    """A mapping whose reads return the latest value, or `_ABSENT`, in one request."""
+    """A mapping whose reads return the latest value, or `ABSENT`, in one request."""
     return CloudMapping(
         store,
         codec=codec,
         key_prefix=key_prefix,
         sync_initially=False,
         read_blindly=True,
-        read_blindly_default=_ABSENT,
+        read_blindly_default=ABSENT,
         **options,
     )
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cloudmap.transfer import TransferReport, _Copier, _Journal
+from cloudmap.stores.prefixed import PrefixedStore
+from cloudmap.transfer import TransferReport, _Copier
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -178,10 +179,11 @@ def _listed(job: _Job, journal: Path | None) -> _Copier:
             job.destination, create=is_directory(job.destination)
         )
         try:
-            src_prefix = src_base + job.source_prefix
-            dst_prefix = dst_base + job.destination_prefix
-            record = _Journal(journal, src.name + src_prefix, dst.name + dst_prefix)
-            return _Copier(src, dst, src_prefix, dst_prefix, record)
+            return _Copier(
+                PrefixedStore(src, src_base + job.source_prefix),
+                PrefixedStore(dst, dst_base + job.destination_prefix),
+                journal,
+            )
         finally:
             dst.close()
     finally:
@@ -227,11 +229,9 @@ def copy_partition(
         dst, dst_base = open_target(job.destination)
         try:
             copier = _Copier(
-                src,
-                dst,
-                src_base + job.source_prefix,
-                dst_base + job.destination_prefix,
-                _Journal(None, "", ""),
+                PrefixedStore(src, src_base + job.source_prefix),
+                PrefixedStore(dst, dst_base + job.destination_prefix),
+                None,
                 src={key: etag for key, etag, _ in copies},
                 dst={key: etag for key, _, etag in copies if etag is not None}
                 | dict(deletes),

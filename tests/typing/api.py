@@ -29,6 +29,7 @@ from cloudmap.stores import (
     S3Store,
     Store,
 )
+from cloudmap.stores.prefixed import PrefixedStore
 from cloudmap.verify import Verdict
 
 
@@ -41,7 +42,16 @@ def every_store_is_a_store() -> list[Store]:
         "container", connection_string="UseDevelopmentStorage=true"
     )
     gcs: Store = GCSStore("bucket", project="p")
-    return [memory, local, s3, azure, gcs]
+    prefixed: Store = PrefixedStore(memory, "tenant1/")
+    return [memory, local, s3, azure, gcs, prefixed]
+
+
+def helpers_keep_their_types() -> tuple[bytes, object] | None:
+    """Constructors return the class they are called on; `latest` its pair."""
+    values: CloudMapping[object] = CloudMapping.with_json(MemoryStore())
+    local: LocalMapping[object] = LocalMapping.with_pickle("/tmp/cloudmap")
+    local.close()
+    return values.latest("k")
 
 
 def write_modes(store: Store) -> list[str]:
