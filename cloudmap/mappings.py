@@ -16,8 +16,8 @@ from cloudmap.mapping import CloudMapping
 from cloudmap.stores import store_class
 
 if TYPE_CHECKING:
-    from azure.storage.blob import BlobServiceClient, ContainerClient
-    from mypy_boto3_s3 import S3Client
+    from cloudmap.stores.azure import BlobServiceClient, ContainerClient
+    from cloudmap.stores.s3 import S3Client
 
 __all__ = [
     "AWSS3Mapping",

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from typing_extensions import Self
 
@@ -23,6 +23,7 @@ __all__ = [
     "TRANSIENT_STATUSES",
     "OwnedClient",
     "causes",
+    "chain_may_have_applied",
     "header_metadata",
     "may_have_applied",
 ]
@@ -107,3 +108,23 @@ def causes(exc: BaseException) -> Iterator[BaseException]:
         seen.add(id(link))
         yield link
         link = link.__cause__ or link.__context__
+
+
+def chain_may_have_applied(
+    exc: BaseException,
+    unsent: tuple[type[BaseException], ...],
+    status: Callable[[BaseException], int | None],
+) -> bool:
+    """Whether the request that failed with `exc` may have been acted on.
+
+    Walks `exc`'s cause chain: a link of an `unsent` type means the request
+    never left the client (False); the first link with an HTTP `status` decides
+    by `may_have_applied`; with neither, the outcome is unknown (True).
+    """
+    for link in causes(exc):
+        if isinstance(link, unsent):
+            return False
+        code = status(link)
+        if code is not None:
+            return may_have_applied(code)
+    return True

@@ -31,6 +31,13 @@ name a container: URL scheme, ini names and options). azure-storage-blob, and
 obstore for that engine, are imported only when a store is built.
 """
 
+from typing import TYPE_CHECKING
+
 from cloudmap.stores.azure._store import AzureBlobStore as AzureBlobStore
+
+if TYPE_CHECKING:
+    # For annotations elsewhere in cloudmap, so that only this package names the SDK.
+    from azure.storage.blob import BlobServiceClient as BlobServiceClient
+    from azure.storage.blob import ContainerClient as ContainerClient
 
 __all__ = ["AzureBlobStore"]

@@ -28,7 +28,7 @@ from cloudmap.stores._common import (
     DENIED_STATUSES,
     NOT_MODIFIED,
     TRANSIENT_STATUSES,
-    causes,
+    chain_may_have_applied,
     may_have_applied,
 )
 from cloudmap.stores._obstore import is_obstore_error, never_sent, status_of
@@ -102,13 +102,13 @@ def _may_have_applied(exc: BaseException) -> bool:
         url_exc.NewConnectionError,  # refused, or the name did not resolve
         url_exc.ConnectTimeoutError,
     )
-    for link in causes(exc):
-        if isinstance(link, unsent):
-            return False
-        status = getattr(link, "status_code", None)
-        if isinstance(link, az.HttpResponseError) and isinstance(status, int):
-            return may_have_applied(status)
-    return True
+
+    def status(link: BaseException) -> int | None:
+        code = getattr(link, "status_code", None)
+        is_response = isinstance(link, az.HttpResponseError)
+        return code if is_response and isinstance(code, int) else None
+
+    return chain_may_have_applied(exc, unsent, status)
 
 
 def _by_status(exc: Exception, message: str, *, key: str, store: str) -> StoreError:

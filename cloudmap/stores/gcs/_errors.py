@@ -18,7 +18,11 @@ from cloudmap.errors import (
     TransientStoreError,
     conflict,
 )
-from cloudmap.stores._common import TRANSIENT_STATUSES, causes, may_have_applied
+from cloudmap.stores._common import (
+    TRANSIENT_STATUSES,
+    chain_may_have_applied,
+    may_have_applied,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -47,12 +51,13 @@ def _may_have_applied(exc: BaseException) -> bool:
         url_exc.NewConnectionError,  # refused, or the name did not resolve
         url_exc.ConnectTimeoutError,
     )
-    for link in causes(exc):
-        if isinstance(link, unsent):
-            return False
+
+    def status(link: BaseException) -> int | None:
         if isinstance(link, gexc.GoogleAPICallError) and isinstance(link.code, int):
-            return may_have_applied(link.code)
-    return True
+            return link.code
+        return None
+
+    return chain_may_have_applied(exc, unsent, status)
 
 
 def _not_found_error(

@@ -8,6 +8,12 @@ The package holds the store (`_store`), its one error mapping for both engines
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cloudmap.stores.s3._store import S3Store as S3Store
+
+if TYPE_CHECKING:
+    # For annotations elsewhere in cloudmap, so that only this package names boto3.
+    from mypy_boto3_s3 import S3Client as S3Client
 
 __all__ = ["S3Store"]
