@@ -28,7 +28,7 @@ def open_mapping(
 
     Raises:
         ConfigError: the target is invalid, or an ini file names several
-            providers or comes with options.
+            stores or comes with options.
     """
     chain = _codec(codec, None)
     if isinstance(target, Store):
@@ -43,7 +43,7 @@ def open_mapping(
             if close is not None:
                 close()
             msg = (
-                f"{os.fspath(target)}: several providers; replicated configs have "
+                f"{os.fspath(target)}: several stores; replicated configs have "
                 "no async facade, open them with cloudmap.open()"
             )
             raise ConfigError(msg)

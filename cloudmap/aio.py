@@ -272,7 +272,7 @@ async def open_async(
 
     Raises:
         ConfigError: the target is invalid, or an ini file names several
-            providers (replication has no async facade) or comes with options.
+            stores (replication has no async facade) or comes with options.
     """
     loop = asyncio.get_running_loop()
     opener = functools.partial(open_mapping, target, codec, create, options)

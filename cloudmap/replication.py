@@ -233,7 +233,7 @@ class ReplicatedMapping(MutableMapping[str, Any]):
         """Keys whose replicas differ from the primary, with those replicas' names.
 
         Lists every replica once, then reads only objects whose etags changed
-        since they were last seen equal (etags differ across providers, so the
+        since they were last seen equal (etags differ across stores, so the
         decoded values are compared).
         """
         found = {}

@@ -109,7 +109,7 @@ def verify(store_or_target: Store | str | os.PathLike[str]) -> Verdict:
     after). Each probe writes and removes scratch keys under `RESERVED_PREFIX`.
 
     Raises:
-        ConfigError: the target is invalid, or an ini file names several providers
+        ConfigError: the target is invalid, or an ini file names several stores
             (verify each one, or run `cloudmap doctor` on the file).
         NotSupportedError: the store was opened read-only (probes need writes).
     """
@@ -219,7 +219,7 @@ def _opened(
     if len(configs) > 1:
         msg = (
             # "providers": the ini key that lists them (the message tests pin).
-            f"{os.fspath(store_or_target)}: names {len(configs)} providers; verify "
+            f"{os.fspath(store_or_target)}: names {len(configs)} stores; verify "
             "each store, or run `cloudmap doctor` on the file"
         )
         raise ConfigError(msg)

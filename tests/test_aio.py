@@ -384,7 +384,7 @@ def test_open_async_refuses_a_replicated_config(tmp_path: Path) -> None:
         f"[a]\nprovider = filesystem\nfolder_path = {tmp_path / 'a'}\n"
         f"[b]\nprovider = filesystem\nfolder_path = {tmp_path / 'b'}\n"
     )
-    with pytest.raises(ConfigError, match="several providers"):
+    with pytest.raises(ConfigError, match="several stores"):
         run(cloudmap.open_async(ini, create=True))
 
 

@@ -190,7 +190,7 @@ def test_verify_option_on_urls_and_ini_files(tmp_path: Path) -> None:
         mapping_from_config(ini, codec=cloudmap.codecs.raw())
 
 
-def test_an_ini_with_several_providers_is_verified_one_store_at_a_time(
+def test_an_ini_with_several_stores_is_verified_one_store_at_a_time(
     tmp_path: Path,
 ) -> None:
     """verify() refuses a replicated ini; `verify = true` in [default] covers each."""
@@ -200,7 +200,7 @@ def test_an_ini_with_several_providers_is_verified_one_store_at_a_time(
         "[a]\nprovider = in-memory\nname = a\n[b]\nprovider = in-memory\nname = b\n",
         encoding="utf-8",
     )
-    with pytest.raises(ConfigError, match="2 providers"):
+    with pytest.raises(ConfigError, match="2 stores"):
         verify(ini)
     assert [p.verify for p in read_config(ini)] == [False, False]
     ini.write_text(

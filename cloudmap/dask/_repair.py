@@ -2,7 +2,7 @@
 
 Each replica is mirrored from the primary as a cluster copy (`delete_extra`),
 byte for byte, which is what a repair means when every provider stores the
-same bytes: the providers of the ini file must therefore share one codec
+same bytes: the stores of the ini file must therefore share one codec
 configuration (compressor, level, encryption key ids and keys), or a replica
 would hold values it cannot decode. Objects the copy journal does not vouch for are read
 first and rewritten only when their bytes differ, so replicas written by a
@@ -38,7 +38,7 @@ def repair_on_cluster(
     Replicas are named by their ini section in the report.
 
     Raises:
-        ConfigError: the providers differ in compression or encryption (bytes
+        ConfigError: the stores differ in compression or encryption (bytes
             differ too).
     """
     path = os.fspath(config)
