@@ -29,7 +29,7 @@ from cloudmap.errors import (
     StoreError,
     TransientStoreError,
 )
-from cloudmap.providers import AzureBlobMapping
+from cloudmap.mappings import AzureBlobMapping
 from cloudmap.stores import Replace
 from cloudmap.stores.azure import AzureBlobStore
 from cloudmap.targets import open_store
