@@ -57,7 +57,7 @@ def retry_policy(
 
     Args:
         attempts: calls made at most, the first one included.
-        max_delay: seconds after the first failure past which no retry starts.
+        max_delay: seconds after the first call past which no retry starts.
         initial: the first wait, in seconds; each next one doubles.
         max_wait: the longest single wait, in seconds.
         jitter: a random 0..`jitter` seconds added to each wait, so that
@@ -151,22 +151,9 @@ class RetryingStore:
         return f"RetryingStore({self._store!r})"
 
     def _call(self, fn: Callable[[], T]) -> T:
-        # Most calls succeed at once: the policy (and its per-call copy) is only
-        # set up when the first attempt failed, which it then counts as its own
-        # first attempt, so the number of attempts and the waits are unchanged.
-        try:
-            return fn()
-        except Exception as exc:  # noqa: BLE001 - the policy decides what it retries
-            first: list[Exception] = [exc]
-
-        def attempt() -> T:
-            if first:
-                raise first.pop()
-            return fn()
-
         # A copy per call: the same policy may be running in this thread already
         # (modify() under a shared policy), and tenacity keeps per-thread state.
-        result: T = self._retrying.copy()(attempt)
+        result: T = self._retrying.copy()(fn)
         return result
 
     def get(
