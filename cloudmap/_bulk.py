@@ -125,7 +125,7 @@ class Bulk(MutableMapping[str, V]):
             BulkError: some writes failed; the others were applied.
         """
         for key in items:
-            self._keys.full_key(key)
+            self._keys.check_key(key)
         self._run_many(items, lambda key: self.__setitem__(key, items[key]))
 
     def delete_many(self, keys: Iterable[str]) -> None:

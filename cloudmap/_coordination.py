@@ -156,7 +156,7 @@ class Coordination(MutableMapping[str, V]):
             FencedError: the key holds a fence above `fence.token`; not retried.
             KeySyncError: conflicts outlasted the retry policy.
         """
-        self._keys.full_key(key)
+        self._keys.check_key(key)
 
         def attempt() -> V:
             with self._etags.key_lock(key):

@@ -170,7 +170,7 @@ class CloudMapping(Bulk[V], Synchronised[V]):
         """
         if not isinstance(key, str):
             raise KeyError(key)
-        self._keys.full_key(key)
+        self._keys.check_key(key)
         with self._etags.key_lock(key):
             held = self._etags.get(key)
             if held is None and not self.read_blindly:
@@ -231,7 +231,7 @@ class CloudMapping(Bulk[V], Synchronised[V]):
         extra: Mapping[str, str] | None = None,
     ) -> None:
         """One conditional PUT: replace `etag` (by default the held one), or create."""
-        self._keys.full_key(key)
+        self._keys.check_key(key)
         data = self._tagged.encode(key, value)
         with self._etags.key_lock(key):
             if not create and etag is None:
@@ -247,7 +247,7 @@ class CloudMapping(Bulk[V], Synchronised[V]):
     def __delitem__(self, key: str) -> None:
         if not isinstance(key, str):
             raise KeyError(key)
-        self._keys.full_key(key)
+        self._keys.check_key(key)
         with self._etags.key_lock(key):
             held = self._etags.get(key)
             if held is None:
@@ -277,7 +277,7 @@ class CloudMapping(Bulk[V], Synchronised[V]):
         if not force:
             self[key] = value
             return
-        self._keys.full_key(key)
+        self._keys.check_key(key)
         data = self._tagged.encode(key, value)
         with self._etags.key_lock(key):
             etag = self._keys.put(key, data, metadata=self._tagged.metadata())

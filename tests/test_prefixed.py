@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from cloudmap.errors import EtagMismatchError, KeyExistsError
+from cloudmap.mapping import CloudMapping
 from cloudmap.stores import LocalStore, MemoryStore
 from cloudmap.stores._protocol import MAX_KEY_BYTES, Replace
 from cloudmap.stores.prefixed import PrefixedStore
+from cloudmap.transfer import copy_keys
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -78,3 +80,19 @@ def test_an_empty_prefix_is_the_store_itself(root: Store) -> None:
         whole.put("k", b"2", mode="create")
     assert exists.value.key == "k"
     assert [item.key for item in whole.list()] == ["k"]
+
+
+def test_a_copy_through_a_prefix_keeps_the_object_named_by_the_prefix() -> None:
+    """An object stored exactly at the prefix (an S3 "folder") is copied as key ''."""
+    source, destination = MemoryStore(), MemoryStore()
+    source.put("data/", b"folder")
+    source.put("data/a", b"1")
+    report = copy_keys(
+        source, destination, source_prefix="data/", destination_prefix="backup/"
+    )
+    assert sorted(report.copied) == ["", "a"]
+    assert not report.failed
+    assert sorted(item.key for item in destination.list()) == ["backup/", "backup/a"]
+    mapping = CloudMapping(source, key_prefix="data")
+    with pytest.raises(ValueError, match="empty"):
+        mapping[""] = b"x"

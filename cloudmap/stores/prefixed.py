@@ -55,8 +55,8 @@ class PrefixedStore:
     def __repr__(self) -> str:
         return f"PrefixedStore({self._store!r}, {self._prefix!r})"
 
-    def full_key(self, key: str) -> str:
-        """`key` as stored in the inner store.
+    def check_key(self, key: str) -> str:
+        """`key` as stored in the inner store, if both are valid keys.
 
         Raises:
             TypeError: `key` is not a str.
@@ -64,6 +64,17 @@ class PrefixedStore:
         """
         validate_key(key)
         return validate_key(self._prefix + key) if self._prefix else key
+
+    def full_key(self, key: str) -> str:
+        """`key` as stored in the inner store.
+
+        Unlike `check_key`, an empty `key` is accepted under a prefix: it names
+        the object stored exactly at the prefix (an S3 "folder" object), which
+        this store's own listing reports as `""`.
+        """
+        if self._prefix and key == "":
+            return validate_key(self._prefix)
+        return self.check_key(key)
 
     def _rename(self, exc: KeySyncError, key: str, full: str) -> None:
         """Raise the inner store's conflict on `full` again under `key`."""

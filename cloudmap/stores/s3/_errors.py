@@ -251,7 +251,9 @@ def _obstore_error(  # noqa: PLR0911 - one answer per kind of obstore error
         return AccessDeniedError(message, key=key, store=store)
     # No status at all: the connection failed or timed out.
     no_answer = status is None and "HTTP error" in text
-    if raced or no_answer or status in TRANSIENT_STATUSES | {_CONFLICT}:
+    # As on boto3: a 409 is a race only for a conditional request.
+    conditional_race = mode != "overwrite" and status == _CONFLICT
+    if raced or no_answer or conditional_race or status in TRANSIENT_STATUSES:
         return TransientStoreError(
             message,
             key=key,
