@@ -23,6 +23,7 @@ from typing import TypeVar
 
 import tenacity
 
+from cloudmap._first_attempt import run
 from cloudmap.errors import EtagMismatchError, KeySyncError, TransientStoreError
 from cloudmap.stores._protocol import Entry, ListedKey, PutMode, Store, check_mode
 
@@ -151,10 +152,7 @@ class RetryingStore:
         return f"RetryingStore({self._store!r})"
 
     def _call(self, fn: Callable[[], T]) -> T:
-        # A copy per call: the same policy may be running in this thread already
-        # (modify() under a shared policy), and tenacity keeps per-thread state.
-        result: T = self._retrying.copy()(fn)
-        return result
+        return run(self._retrying, fn)
 
     def get(
         self,
