@@ -7,14 +7,21 @@ and listed etags and the two *targets* (never a live client or a credential),
 opens both stores on its worker, copies, and returns its report and journal
 entries, which the caller saves as each task finishes. A rerun after a lost
 worker therefore redoes only the partitions whose results never came back.
+
+Tasks on one worker process share one thread pool per size, started once:
+starting threads while dask's profiler samples the worker's stacks can
+deadlock Python 3.11 (CPython issue 116969), so tasks start none of their own.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cloudmap._bulk import LazyPool
 from cloudmap.stores.prefixed import PrefixedStore
 from cloudmap.transfer import TransferReport, _Copier
 
@@ -214,6 +221,29 @@ def _collect(future: Any, keys: list[str], copier: _Copier) -> None:
     journal.save()
 
 
+_POOLS: dict[int, LazyPool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _reset_pools() -> None:
+    # A forked child has none of its parent's threads.
+    global _POOLS_LOCK  # noqa: PLW0603
+    _POOLS.clear()
+    _POOLS_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_pools)
+
+
+def _shared_pool(workers: int) -> LazyPool:
+    """This process's pool of `workers` threads, kept for every later task."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(workers)
+        if pool is None:
+            pool = _POOLS[workers] = LazyPool(workers, "cloudmap-copy")
+        return pool
+
+
 def copy_partition(
     job: _Job,
     copies: list[tuple[str, str, str | None]],
@@ -240,7 +270,7 @@ def copy_partition(
             report = copier.run_all(
                 [key for key, *_ in copies],
                 [key for key, _ in deletes],
-                job.workers,
+                _shared_pool(job.workers).get(),
                 None,
             )
             return report, copier.journal.entries
