@@ -15,13 +15,12 @@ deadlock Python 3.11 (CPython issue 116969), so tasks start none of their own.
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cloudmap._bulk import LazyPool
+from cloudmap._per_process import PerProcess
 from cloudmap.stores.prefixed import PrefixedStore
 from cloudmap.transfer import TransferReport, _Copier
 
@@ -221,27 +220,10 @@ def _collect(future: Any, keys: list[str], copier: _Copier) -> None:
     journal.save()
 
 
-_POOLS: dict[int, LazyPool] = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def _reset_pools() -> None:
-    # A forked child has none of its parent's threads.
-    global _POOLS_LOCK  # noqa: PLW0603
-    _POOLS.clear()
-    _POOLS_LOCK = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_reset_pools)
-
-
-def _shared_pool(workers: int) -> LazyPool:
-    """This process's pool of `workers` threads, kept for every later task."""
-    with _POOLS_LOCK:
-        pool = _POOLS.get(workers)
-        if pool is None:
-            pool = _POOLS[workers] = LazyPool(workers, "cloudmap-copy")
-        return pool
+# This process's pool of n threads, kept for every later task.
+_POOLS: PerProcess[int, LazyPool] = PerProcess(
+    lambda workers: LazyPool(workers, "cloudmap-copy")
+)
 
 
 def copy_partition(
@@ -270,7 +252,7 @@ def copy_partition(
             report = copier.run_all(
                 [key for key, *_ in copies],
                 [key for key, _ in deletes],
-                _shared_pool(job.workers).get(),
+                _POOLS.get(job.workers).get(),
                 None,
             )
             return report, copier.journal.entries
