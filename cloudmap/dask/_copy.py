@@ -7,6 +7,10 @@ and listed etags and the two *targets* (never a live client or a credential),
 opens both stores on its worker, copies, and returns its report and journal
 entries, which the caller saves as each task finishes. A rerun after a lost
 worker therefore redoes only the partitions whose results never came back.
+
+Tasks on one worker process share one thread pool per size, started once:
+starting threads while dask's profiler samples the worker's stacks can
+deadlock Python 3.11 (CPython issue 116969), so tasks start none of their own.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cloudmap._bulk import LazyPool
+from cloudmap._per_process import PerProcess
 from cloudmap.stores.prefixed import PrefixedStore
 from cloudmap.transfer import TransferReport, _Copier
 
@@ -214,6 +220,12 @@ def _collect(future: Any, keys: list[str], copier: _Copier) -> None:
     journal.save()
 
 
+# This process's pool of n threads, kept for every later task.
+_POOLS: PerProcess[int, LazyPool] = PerProcess(
+    lambda workers: LazyPool(workers, "cloudmap-copy")
+)
+
+
 def copy_partition(
     job: _Job,
     copies: list[tuple[str, str, str | None]],
@@ -240,7 +252,7 @@ def copy_partition(
             report = copier.run_all(
                 [key for key, *_ in copies],
                 [key for key, _ in deletes],
-                job.workers,
+                _POOLS.get(job.workers).get(),
                 None,
             )
             return report, copier.journal.entries

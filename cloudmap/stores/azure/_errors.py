@@ -20,6 +20,7 @@ from cloudmap.errors import (
     AccessDeniedError,
     CloudMapError,
     ContainerNotFoundError,
+    MissingCredentialsError,
     StoreError,
     TransientStoreError,
     conflict,
@@ -118,6 +119,11 @@ def _by_status(exc: Exception, message: str, *, key: str, store: str) -> StoreEr
     status = getattr(exc, "status_code", None)
     if status in DENIED_STATUSES:
         return AccessDeniedError(message, key=key, store=store)
+    if status is None and isinstance(exc, az.ClientAuthenticationError):
+        # Raised before any request: the credential (azure-identity's, say)
+        # could not get a token.
+        msg = f"{message} (the credential given could not obtain a token)"
+        return MissingCredentialsError(msg, key=key, store=store)
     # A download that broke off arrives as an IncompleteReadError, or as an
     # HttpResponseError without status whose `inner_exception` is the transport's.
     kinds = (az.ServiceRequestError, az.ServiceResponseError, az.IncompleteReadError)
@@ -172,8 +178,8 @@ def map_azure_errors(
         ) from exc
     except az.AzureError as exc:
         # ServiceResponseError (sent, the answer lost), ClientAuthenticationError
-        # (the service's 401/403; without status when azure-identity found no
-        # token, a plain StoreError), HttpResponseError by its status.
+        # (the service's 401/403; without status when the credential found no
+        # token), HttpResponseError by its status.
         message = _failed(operation, key, store, exc)
         raise _by_status(exc, message, key=key, store=store) from exc
     except Exception as exc:
