@@ -2,7 +2,7 @@
 
 `run_many` serves the mapping's bulk methods (the `Bulk` base of
 `CloudMapping`, on a pool the mapping keeps), and through `run_each`,
-`copy_keys` and `rekey` (on a pool per run).
+`copy_keys` and `rekey` (on a pool per run, or a dask task thread's own).
 """
 
 from __future__ import annotations

@@ -31,7 +31,8 @@ class PerProcess(Generic[K, V]):
     def get(self, key: K) -> V:
         """The object of `key`, made now if this process has none yet."""
         with self._lock:
-            item = self._items.get(key)
-            if item is None:
+            try:
+                return self._items[key]
+            except KeyError:
                 item = self._items[key] = self._factory(key)
-            return item
+                return item

@@ -246,7 +246,7 @@ def machine_for(factory: StoreFactory) -> type[RuleBasedStateMachine]:
         def teardown(self) -> None:
             # Clean-up only: an emulator that stalls past the SDK's read
             # timeout (Azurite, rarely, on a loaded machine) is asked again.
-            patient = RetryingStore(self.store, retry_policy(max_delay=300))
+            patient = RetryingStore(self.store, retry_policy(attempts=3, max_delay=300))
             for item in list(patient.list(self.prefix)):
                 patient.delete(item.key)
             for m in self.mappings:

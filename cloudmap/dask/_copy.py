@@ -8,13 +8,16 @@ opens both stores on its worker, copies, and returns its report and journal
 entries, which the caller saves as each task finishes. A rerun after a lost
 worker therefore redoes only the partitions whose results never came back.
 
-Tasks on one worker process share one thread pool per size, started once:
-starting threads while dask's profiler samples the worker's stacks can
-deadlock Python 3.11 (CPython issue 116969), so tasks start none of their own.
+Each of a worker's task threads keeps its pool of `workers` threads for the
+next task it runs, rather than starting a new one per task: on Python 3.11 a
+thread started while dask's profiler samples the worker's stacks can deadlock
+the worker (CPython issue 116969), so threads start once per task thread, not
+once per partition.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -220,9 +223,9 @@ def _collect(future: Any, keys: list[str], copier: _Copier) -> None:
     journal.save()
 
 
-# This process's pool of n threads, kept for every later task.
-_POOLS: PerProcess[int, LazyPool] = PerProcess(
-    lambda workers: LazyPool(workers, "cloudmap-copy")
+# Per (pool size, task thread): the pool that thread's tasks run on.
+_POOLS: PerProcess[tuple[int, int], LazyPool] = PerProcess(
+    lambda size_and_thread: LazyPool(size_and_thread[0], "cloudmap-copy")
 )
 
 
@@ -252,7 +255,7 @@ def copy_partition(
             report = copier.run_all(
                 [key for key, *_ in copies],
                 [key for key, _ in deletes],
-                _POOLS.get(job.workers).get(),
+                _POOLS.get((job.workers, threading.get_ident())).get(),
                 None,
             )
             return report, copier.journal.entries
