@@ -243,6 +243,8 @@ def test_a_store_pickles_as_its_folder(tmp_path: Path) -> None:
     assert repr(copy) == repr(store)
     reader = pickle.loads(pickle.dumps(LocalStore(tmp_path, read_only=True)))
     assert reader.read_only
+    # Named by the package, not by a private module that may move.
+    assert b"cloudmap.stores.local\n_reopen" in pickle.dumps(store, protocol=0)
 
 
 def test_a_store_pickled_by_the_previous_version_opens(tmp_path: Path) -> None:

@@ -42,18 +42,24 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The contracts import pytest: only when asked for.
+    # The contracts import pytest: only when asked for, then kept.
     from cloudmap.testing._requires import require  # noqa: PLC0415
 
     if name == "StoreContract":
         require("pytest", needed_by="cloudmap.testing.StoreContract")
         from cloudmap.testing._store_contract import StoreContract  # noqa: PLC0415
 
+        globals()[name] = StoreContract
         return StoreContract
     if name == "MappingContract":
         require("pytest", needed_by="cloudmap.testing.MappingContract")
         from cloudmap.testing._mapping_contract import MappingContract  # noqa: PLC0415
 
+        globals()[name] = MappingContract
         return MappingContract
     msg = f"module {__name__!r} has no attribute {name!r}"
     raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
