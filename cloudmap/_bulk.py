@@ -2,7 +2,7 @@
 
 `run_many` serves the mapping's bulk methods (the `Bulk` base of
 `CloudMapping`, on a pool the mapping keeps), and through `run_each`,
-`copy_keys` and `rekey` (on a pool per run).
+`copy_keys` and `rekey` (on a pool per run, or a dask task thread's own).
 """
 
 from __future__ import annotations
@@ -48,8 +48,10 @@ def run_many(
     return results
 
 
-def run_each(keys: Iterable[str], fn: Callable[[str], object], workers: int) -> None:
-    """Run `fn(key)` for every key on `workers` new threads.
+def run_each(
+    keys: Iterable[str], fn: Callable[[str], object], workers: int | Executor
+) -> None:
+    """Run `fn(key)` for every key on `workers` new threads, or on a given pool.
 
     For callers whose `fn` reports each key's failure itself: an exception
     escaping it (a defect, an interrupt) is raised as it was, once every call
@@ -57,8 +59,11 @@ def run_each(keys: Iterable[str], fn: Callable[[str], object], workers: int) -> 
     """
     failure: BaseException | None = None
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            run_many(keys, fn, pool)
+        if isinstance(workers, Executor):
+            run_many(keys, fn, workers)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                run_many(keys, fn, pool)
     except BulkError as exc:
         failure = next(iter(exc.errors.values()))
     if failure is not None:

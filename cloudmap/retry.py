@@ -26,6 +26,7 @@ import tenacity
 from cloudmap._first_attempt import run
 from cloudmap.errors import EtagMismatchError, KeySyncError, TransientStoreError
 from cloudmap.stores._protocol import Entry, ListedKey, PutMode, Store, check_mode
+from cloudmap.stores._wrapper import StoreWrapper
 
 __all__ = [
     "DEFAULT",
@@ -114,7 +115,7 @@ def default_modify_retry() -> tenacity.Retrying:
     )
 
 
-class RetryingStore:
+class RetryingStore(StoreWrapper):
     """A Store whose every call runs under a tenacity policy.
 
     Conditional writes and deletes that fail their precondition after an
@@ -134,22 +135,9 @@ class RetryingStore:
         self._retrying = retrying
 
     @property
-    def inner(self) -> Store:
-        """The store the calls are forwarded to."""
-        return self._store
-
-    @property
     def retrying(self) -> tenacity.Retrying:
         """The policy each call runs under."""
         return self._retrying
-
-    @property
-    def name(self) -> str:
-        """The inner store's name."""
-        return self._store.name
-
-    def __repr__(self) -> str:
-        return f"RetryingStore({self._store!r})"
 
     def _call(self, fn: Callable[[], T]) -> T:
         return run(self._retrying, fn)
@@ -230,16 +218,6 @@ class RetryingStore:
         retry never yields a key twice.
         """
         yield from self._call(lambda: list(self._store.list(prefix)))
-
-    def close(self) -> None:
-        """Close the inner store."""
-        self._store.close()
-
-    def __enter__(self) -> RetryingStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
 
 def retrying_store(store: Store, retrying: tenacity.Retrying | None) -> Store:

@@ -23,6 +23,7 @@ registered in `cloudmap.stores` declare.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from dataclasses import dataclass, field
@@ -256,14 +257,33 @@ def mapping_of(
     create: bool = False,
     read_only: bool = False,
 ) -> MutableMapping[str, Any]:
-    """The mapping over `configs` (see `open_mapping`): replicated when several."""
-    mappings = [
-        config.open_mapping(codec, create=create, read_only=read_only)
-        for config in configs
-    ]
-    if len(mappings) == 1:
-        return mappings[0]
-    # Imported here: replication is only needed by files with several stores.
-    replication = importlib.import_module("cloudmap.replication")
-    replicated: MutableMapping[str, Any] = replication.ReplicatedMapping(mappings)
+    """The mapping over `configs` (see `open_mapping`): replicated when several.
+
+    The stores are opened in order; if one fails, those opened before it are
+    closed and its error is raised unchanged.
+    """
+    mappings: list[CloudMapping[Any]] = []
+    try:
+        for config in configs:
+            mapping = config.open_mapping(codec, create=create, read_only=read_only)
+            mappings.append(mapping)
+        if len(mappings) == 1:
+            return mappings[0]
+        # Imported here: replication is only needed by files with several stores.
+        replication = importlib.import_module("cloudmap.replication")
+        replicated: MutableMapping[str, Any] = replication.ReplicatedMapping(mappings)
+    except BaseException:
+        _close_opened(configs, mappings)
+        raise
     return replicated
+
+
+def _close_opened(configs: list[StoreConfig], opened: list[CloudMapping[Any]]) -> None:
+    """Close the mappings opened before a failure, but not a store given ready-made."""
+    # `opened` holds the mappings of the first configs, up to the one that failed.
+    for config, mapping in zip(configs, opened, strict=False):
+        if config.store is None:
+            # The failure to open is what the caller must see: an error while
+            # closing would replace it.
+            with contextlib.suppress(Exception):
+                mapping.close()

@@ -35,6 +35,7 @@ from cloudmap.stores.prefixed import PrefixedStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
+    from concurrent.futures import Executor
 
 __all__ = ["TransferReport", "copy_keys", "default_journal"]
 
@@ -253,10 +254,10 @@ class _Copier:
         self,
         copies: Iterable[str],
         deletes: Iterable[str],
-        workers: int,
+        workers: int | Executor,
         on_progress: Callable[[], None] | None,
     ) -> TransferReport:
-        """Copy then delete the keys given, on `workers` threads; the sorted report."""
+        """Copy then delete the keys given, on `workers` threads (or a pool)."""
         tasks = dict.fromkeys(copies, self.copy_one)
         tasks.update(dict.fromkeys(deletes, self.delete_one))
 

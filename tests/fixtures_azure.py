@@ -8,18 +8,19 @@ from typing import TYPE_CHECKING
 import pytest
 
 from cloudmap.stores.azure import AzureBlobStore
-from devtools.emulators import make_azure_container
+from devtools.emulators import drop_azure_container, make_azure_container
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from cloudmap.stores import Store
 
 
 @pytest.fixture
-def azure_container(azure_connection_string: str, unique_name: str) -> str:
-    """A new, empty container on Azurite."""
-    return make_azure_container(azure_connection_string, unique_name)
+def azure_container(azure_connection_string: str, unique_name: str) -> Iterator[str]:
+    """A new, empty container on Azurite, deleted after the test."""
+    yield make_azure_container(azure_connection_string, unique_name)
+    drop_azure_container(azure_connection_string, unique_name)
 
 
 @pytest.fixture

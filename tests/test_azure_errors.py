@@ -19,6 +19,7 @@ from cloudmap.errors import (
     ContainerNotFoundError,
     EtagMismatchError,
     KeyExistsError,
+    MissingCredentialsError,
     StoreError,
     TransientStoreError,
 )
@@ -107,6 +108,13 @@ def test_transient_errors_say_whether_the_request_may_have_applied(
             _response_error(az.ClientAuthenticationError, 403),
             AccessDeniedError,
             id="auth-403",
+        ),
+        pytest.param(
+            az.ClientAuthenticationError(
+                "DefaultAzureCredential failed to get a token"
+            ),
+            MissingCredentialsError,
+            id="credential-without-token",
         ),
         pytest.param(_response_error(status=401), AccessDeniedError, id="401"),
         pytest.param(_response_error(status=400), StoreError, id="400"),

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from azure.core.credentials import AccessToken
+from azure.core.exceptions import ClientAuthenticationError
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
 from benchmarks import engines, engines_azure
@@ -26,6 +27,7 @@ from cloudmap.errors import (
     ContainerNotFoundError,
     EtagMismatchError,
     KeyExistsError,
+    MissingCredentialsError,
     StoreError,
     TransientStoreError,
 )
@@ -318,3 +320,26 @@ def test_a_token_credential_is_asked_for_a_storage_token() -> None:
     ):  # nothing listens on port 9
         store.get("k")
     assert credential.scopes == [("https://storage.azure.com/.default",)]
+
+
+class _SignedOut:
+    """A TokenCredential with no sign-in, as azure-identity's raise then."""
+
+    def get_token(self, *scopes: str, **_: object) -> AccessToken:
+        msg = "DefaultAzureCredential failed to retrieve a token"
+        raise ClientAuthenticationError(msg)
+
+
+@pytest.mark.parametrize("engine", ["sdk", "obstore"])
+def test_a_credential_without_a_token_is_missing_credentials(engine: str) -> None:
+    """Both engines raise MissingCredentialsError, never retried, naming the store."""
+    store = AzureBlobStore(
+        "c",
+        account_url="https://127.0.0.1:9/a",
+        credential=_SignedOut(),
+        engine=engine,
+    )
+    with store, pytest.raises(MissingCredentialsError) as info:
+        store.get("k")
+    assert "az://a/c" in str(info.value)
+    assert "could not obtain a token" in str(info.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import logging
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import cloudmap
-from cloudmap.stores import register
+from cloudmap.stores import LocalStore, memory_store, register
 from cloudmap.targets import resolve
 from cloudmap.testing import StoreContract
+from tests.handles import handles_under, needs_proc
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -71,3 +73,47 @@ def test_a_registered_store_opens_from_a_url_and_an_ini_file(tmp_path: Path) -> 
     with cloudmap.open(ini, "r", codec="json") as db:
         assert db["k"] == [1, 2]
     assert isinstance(resolve(ini)[0].open_store(), DictStore)
+
+
+def _wrapper_example() -> dict[str, Any]:
+    """The python block under "## Wrapping a store" in docs/writing-a-store.md, run."""
+    page = (EXAMPLE.parents[1] / "docs" / "writing-a-store.md").read_text("utf-8")
+    section = page.split("## Wrapping a store", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "writing-a-store.md", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+AuditedStore = _wrapper_example()["AuditedStore"]
+
+
+class TestWrappedStore(StoreContract):
+    """The store contract, run on the docs' StoreWrapper subclass over MemoryStore."""
+
+    @pytest.fixture
+    def store_factory(self) -> Callable[[], Store]:
+        """Wrappers over one fresh, process-wide MemoryStore."""
+        name = uuid.uuid4().hex
+
+        def factory() -> Store:
+            wrapped: Store = AuditedStore(memory_store(name))
+            return wrapped
+
+        return factory
+
+
+@needs_proc
+def test_a_wrapper_names_shows_and_closes_its_inner_store(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A StoreWrapper subclass takes the inner name, and its `with` closes the inner."""
+    local = LocalStore(tmp_path)
+    with AuditedStore(local) as store, caplog.at_level(logging.INFO, "audit"):
+        assert isinstance(store, AuditedStore)
+        assert (store.name, repr(store)) == (local.name, f"AuditedStore({local!r})")
+        assert store.inner is local
+        store.put("k", b"v")
+        assert handles_under(tmp_path) > 0
+    assert handles_under(tmp_path) == 0
+    assert f"put 'k' (1 bytes) in {local.name}" in caplog.text

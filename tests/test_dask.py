@@ -6,8 +6,10 @@ import base64
 import hashlib
 import os
 import pickle
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import cloudmap
 from cloudmap import CloudMapping, codecs
 from cloudmap.cli import main
 from cloudmap.dask import cached, spill_mapping
+from cloudmap.dask._copy import _Job, copy_partition
 from cloudmap.dask._spill import decode_key, encode_key
 from cloudmap.stores import LocalStore, Replace
 from cloudmap.targets import open_store
@@ -38,11 +41,17 @@ KEYS_ON_WORKERS = {
 
 
 def local_cluster(**options: Any) -> LocalCluster:
-    """A small cluster on loopback, every port (HTTP too) chosen free by the OS."""
+    """A small cluster on loopback, every port (HTTP too) chosen free by the OS.
+
+    Its workers do not profile: on Python 3.11 the profiler's stack sampling can
+    deadlock a worker whose task starts a thread (CPython issue 116969), which
+    no code of ours can prevent for the threads dask itself starts.
+    """
     defaults: dict[str, Any] = {"n_workers": 2, "threads_per_worker": 2}
     if options.get("processes", True):
         defaults |= {"host": "127.0.0.1", "scheduler_port": 0}
-    return LocalCluster(dashboard_address="127.0.0.1:0", **(defaults | options))
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        return LocalCluster(dashboard_address="127.0.0.1:0", **(defaults | options))
 
 
 @pytest.fixture(scope="module")
@@ -504,3 +513,32 @@ def test_spilling_workload_computes_correctly(processes: bool, tmp_path: Path) -
     assert sizes == [200_000] * 40
     assert firsts == [i % 256 for i in range(40)]
     assert list(LocalStore(tmp_path / "spill").list()) == []  # cleared on close
+
+
+def test_a_task_thread_reuses_its_copy_threads(tmp_path: Path) -> None:
+    """A worker's task thread starts its copy threads once, not per partition.
+
+    Starting threads while dask's profiler samples can deadlock Python 3.11
+    (CPython issue 116969): later tasks on the same thread start none.
+    """
+    fill(tmp_path / "src", 60)
+    listed = {item.key: item.etag for item in LocalStore(tmp_path / "src").list()}
+    job = _Job(
+        local_target(tmp_path / "src"), local_target(tmp_path / "dst"), "", "", 4
+    )
+    keys = sorted(listed)
+
+    def task(part: list[str]) -> list[str]:
+        report, _ = copy_partition(job, [(k, listed[k], None) for k in part], [])
+        return report.copied
+
+    before = threading.active_count()
+    assert task(keys[:20]) == keys[:20]
+    started = threading.active_count()
+    assert started > before  # its threads wait for the next task
+    assert task(keys[20:40]) == keys[20:40]
+    assert threading.active_count() == started
+    with ThreadPoolExecutor(1) as other:  # another task thread: its own pool
+        assert other.submit(task, keys[40:]).result() == keys[40:]
+    assert threading.active_count() > started
+    assert contents(tmp_path / "dst") == contents(tmp_path / "src")

@@ -118,6 +118,14 @@ def _module_level_imports(tree: ast.Module) -> set[str]:
     return visitor.names
 
 
+DEV_EXTRA_MODULES = {
+    "testing/_mapping_contract.py",
+    "testing/_store_contract.py",
+    "testing/_store_reads.py",
+    "testing/stateful.py",
+}
+
+
 def test_import_needs_only_declared_dependencies() -> None:
     """Importing any cloudmap module needs nothing beyond the declared dependencies."""
     package = Path(cloudmap.__file__).parent
@@ -125,8 +133,9 @@ def test_import_needs_only_declared_dependencies() -> None:
     undeclared = {
         str(path.relative_to(package)): sorted(names - allowed)
         for path in package.rglob("*.py")
-        if "testing" not in path.relative_to(package).parts  # needs pytest and
-        # hypothesis by design (the dev extra)
+        # The contracts and the state machine need pytest and hypothesis by
+        # design (the dev extra); the fault tools and `race` do not.
+        if path.relative_to(package).as_posix() not in DEV_EXTRA_MODULES
         and (names := _module_level_imports(ast.parse(path.read_text()))) - allowed
     }
     assert undeclared == {}
@@ -145,3 +154,21 @@ def test_old_store_module_warns_and_re_exports_the_protocol() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert "import from cloudmap.stores instead" in result.stdout
+
+
+def test_fault_tools_work_without_pytest_and_contracts_name_the_extra() -> None:
+    """`FaultyStore` and `race` import without pytest; a contract asks for `dev`."""
+    code = (
+        "import sys; sys.modules['pytest'] = None\n"
+        "from cloudmap.testing import Fault, FaultyStore, race\n"
+        "from cloudmap.stores.memory import MemoryStore\n"
+        "store = FaultyStore(MemoryStore(), lambda call: None)\n"
+        "store.put('k', b'v'); assert store.get('k').data == b'v'\n"
+        "try:\n    from cloudmap.testing import StoreContract\n"
+        "except ImportError as exc: print(exc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert "StoreContract needs pytest" in result.stdout
+    assert "[dev]" in result.stdout

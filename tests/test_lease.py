@@ -228,7 +228,8 @@ def test_a_foreign_lock_object_raises_codec_error(
 
 def test_auto_renew_keeps_the_lease_past_its_ttl(store_factory: StoreFactory) -> None:
     """With auto_renew, a lease stays held for two ttls and a contender cannot take it."""
-    ttl = max(1.0, getattr(store_factory(), "min_lock_ttl", 0.0))
+    # 2 s: a renewal (every ttl/3) may wait a second on a loaded machine.
+    ttl = max(2.0, getattr(store_factory(), "min_lock_ttl", 0.0))
     m = mapping(store_factory)
     with m.lock("job", ttl=ttl, auto_renew=True) as lease:
         threading.Event().wait(ttl * 1.7)

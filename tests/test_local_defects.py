@@ -243,3 +243,16 @@ def test_a_store_pickles_as_its_folder(tmp_path: Path) -> None:
     assert repr(copy) == repr(store)
     reader = pickle.loads(pickle.dumps(LocalStore(tmp_path, read_only=True)))
     assert reader.read_only
+    # Named by the package, not by a private module that may move.
+    assert b"cloudmap.stores.local\n_reopen" in pickle.dumps(store, protocol=0)
+
+
+def test_a_store_pickled_by_the_previous_version_opens(tmp_path: Path) -> None:
+    """A LocalStore pickled when `cloudmap.stores.local` was a module still loads."""
+    LocalStore(tmp_path, fsync=False).put("k", b"v")
+    # What the previous version's `pickle.dumps(store, protocol=0)` wrote.
+    old = f"ccloudmap.stores.local\n_reopen\n(V{tmp_path}\nI00\nI00\ntR.".encode()
+    copy = pickle.loads(old)
+    assert isinstance(copy, LocalStore)
+    assert copy.get("k").data == b"v"  # type: ignore[union-attr]
+    assert not copy.read_only

@@ -6,12 +6,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
-from cloudmap.errors import ConfigError
+import cloudmap
+from cloudmap import stores
+from cloudmap.errors import ConfigError, StoreError
 from cloudmap.stores import LocalStore, MemoryStore
 from cloudmap.targets import memory_store, open_store, parse_target
+from tests.handles import handles_under, needs_proc
 
 
 @pytest.mark.parametrize(
@@ -140,3 +144,53 @@ def test_url_errors_never_show_a_secret(url: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_target(url)
     assert "hunter2" not in str(info.value)
+
+
+class _KeptLocal:
+    """A provider opening real LocalStores, each kept reachable after use.
+
+    As a cloud SDK client caught in reference cycles is kept: garbage
+    collection then releases none of its handles, only `close()` does.
+    """
+
+    ini_providers = ("kept-filesystem",)
+    ini_location = ("folder_path",)
+    opened: ClassVar[list[LocalStore]] = []
+
+    @classmethod
+    def from_target(
+        cls, location: str, arguments: dict[str, Any], *, create: bool, read_only: bool
+    ) -> LocalStore:
+        store = LocalStore(location, create=create, read_only=read_only, **arguments)
+        cls.opened.append(store)
+        return store
+
+
+@needs_proc
+def test_a_store_failing_to_open_closes_those_opened_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ini file's second store fails to open: the first is closed, the error kept."""
+    monkeypatch.setitem(stores._REGISTRY, "kept", _KeptLocal)
+    monkeypatch.setattr(_KeptLocal, "opened", [])
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.write_text("a file where a directory should be", encoding="utf-8")
+    alone = tmp_path / "alone.ini"
+    alone.write_text(f"[default]\nprovider = filesystem\nfolder_path = {second}\n")
+    with pytest.raises(StoreError) as failed_alone:
+        cloudmap.open(alone)
+    both = tmp_path / "both.ini"
+    both.write_text(
+        "[default]\nproviders = first, second\n"
+        f"[first]\nprovider = kept-filesystem\nfolder_path = {first}\n"
+        f"[second]\nprovider = filesystem\nfolder_path = {second}\n"
+    )
+    with pytest.raises(StoreError) as failed:
+        cloudmap.open(both)
+    assert (type(failed.value), str(failed.value)) == (
+        type(failed_alone.value),
+        str(failed_alone.value),
+    )
+    assert [store.root for store in _KeptLocal.opened] == [first]
+    assert handles_under(first) == 0

@@ -7,14 +7,23 @@ and listed etags and the two *targets* (never a live client or a credential),
 opens both stores on its worker, copies, and returns its report and journal
 entries, which the caller saves as each task finishes. A rerun after a lost
 worker therefore redoes only the partitions whose results never came back.
+
+Each of a worker's task threads keeps its pool of `workers` threads for the
+next task it runs, rather than starting a new one per task: on Python 3.11 a
+thread started while dask's profiler samples the worker's stacks can deadlock
+the worker (CPython issue 116969), so threads start once per task thread, not
+once per partition.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cloudmap._bulk import LazyPool
+from cloudmap._per_process import PerProcess
 from cloudmap.stores.prefixed import PrefixedStore
 from cloudmap.transfer import TransferReport, _Copier
 
@@ -214,6 +223,12 @@ def _collect(future: Any, keys: list[str], copier: _Copier) -> None:
     journal.save()
 
 
+# Per (pool size, task thread): the pool that thread's tasks run on.
+_POOLS: PerProcess[tuple[int, int], LazyPool] = PerProcess(
+    lambda size_and_thread: LazyPool(size_and_thread[0], "cloudmap-copy")
+)
+
+
 def copy_partition(
     job: _Job,
     copies: list[tuple[str, str, str | None]],
@@ -240,7 +255,7 @@ def copy_partition(
             report = copier.run_all(
                 [key for key, *_ in copies],
                 [key for key, _ in deletes],
-                job.workers,
+                _POOLS.get((job.workers, threading.get_ident())).get(),
                 None,
             )
             return report, copier.journal.entries

@@ -41,6 +41,7 @@ from cloudmap.stores._protocol import check_mode as check_mode
 from cloudmap.stores._protocol import check_precondition as check_precondition
 from cloudmap.stores._protocol import folder_prefix as folder_prefix
 from cloudmap.stores._protocol import validate_key as validate_key
+from cloudmap.stores._wrapper import StoreWrapper as StoreWrapper
 
 if TYPE_CHECKING:
     from cloudmap.stores.azure import AzureBlobStore
@@ -61,6 +62,7 @@ __all__ = [
     "Replace",
     "S3Store",
     "Store",
+    "StoreWrapper",
     "check_mode",
     "check_precondition",
     "folder_prefix",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from cloudmap.errors import KeySyncError
 from cloudmap.stores._protocol import Entry, ListedKey, PutMode, Store, validate_key
+from cloudmap.stores._wrapper import StoreWrapper
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -18,11 +19,12 @@ if TYPE_CHECKING:
 __all__ = ["PrefixedStore"]
 
 
-class PrefixedStore:
+class PrefixedStore(StoreWrapper):
     """The keys of `store` under `prefix`, with the prefix left out.
 
     The prefix is a raw string: pass `folder_prefix(p)` to name a folder. The
-    store is not closed with this view unless `close()` is called.
+    store is not closed with this view unless `close()` is called. Its name is
+    the inner store's: the prefix is not part of it.
 
     Examples:
         >>> from cloudmap.stores import MemoryStore
@@ -34,26 +36,16 @@ class PrefixedStore:
     """
 
     def __init__(self, store: Store, prefix: str) -> None:
-        self._store = store
+        super().__init__(store)
         self._prefix = prefix
-
-    @property
-    def inner(self) -> Store:
-        """The store the prefixed keys live in."""
-        return self._store
 
     @property
     def prefix(self) -> str:
         """What every key is prefixed with in the inner store."""
         return self._prefix
 
-    @property
-    def name(self) -> str:
-        """The inner store's name (the prefix is not part of it)."""
-        return self._store.name
-
     def __repr__(self) -> str:
-        return f"PrefixedStore({self._store!r}, {self._prefix!r})"
+        return f"{type(self).__name__}({self._store!r}, {self._prefix!r})"
 
     def check_key(self, key: str) -> str:
         """`key` as stored in the inner store, if both are valid keys.
@@ -154,13 +146,3 @@ class PrefixedStore:
             return found
         cut = len(self._prefix)
         return {key[cut:]: etag for key, etag in found.items()}
-
-    def close(self) -> None:
-        """Close the inner store."""
-        self._store.close()
-
-    def __enter__(self) -> PrefixedStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()

@@ -1,4 +1,4 @@
-"""Tools for testing a store, or code built on cloudmap (needs the `dev` extra).
+"""Tools for testing a store, or code built on cloudmap.
 
 - `StoreContract`: the behaviour every `Store` must show, as pytest tests.
 - `MappingContract`: `CloudMapping`'s semantics over a store, as pytest tests.
@@ -14,18 +14,21 @@ from cloudmap.testing import MappingContract, StoreContract
 class TestMyStore(StoreContract, MappingContract):
     pass  # with `store` and `store_factory` fixtures, see docs/testing.md
 ```
+
+The contracts are pytest tests and the state machine is Hypothesis's: they
+need the `dev` extra. `race` and the fault tools need nothing more than cloudmap.
 """
 
 from __future__ import annotations
 
-from cloudmap.testing._requires import require
+from typing import TYPE_CHECKING, Any
 
-require("pytest", needed_by="cloudmap.testing")
+from cloudmap.testing._race import race
+from cloudmap.testing.faults import Call, Fault, FaultyStore, RandomFaults
 
-from cloudmap.testing._mapping_contract import MappingContract  # noqa: E402
-from cloudmap.testing._race import race  # noqa: E402
-from cloudmap.testing._store_contract import StoreContract  # noqa: E402
-from cloudmap.testing.faults import Call, Fault, FaultyStore, RandomFaults  # noqa: E402
+if TYPE_CHECKING:
+    from cloudmap.testing._mapping_contract import MappingContract
+    from cloudmap.testing._store_contract import StoreContract
 
 __all__ = [
     "Call",
@@ -36,3 +39,27 @@ __all__ = [
     "StoreContract",
     "race",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The contracts import pytest: only when asked for, then kept.
+    from cloudmap.testing._requires import require  # noqa: PLC0415
+
+    if name == "StoreContract":
+        require("pytest", needed_by="cloudmap.testing.StoreContract")
+        from cloudmap.testing._store_contract import StoreContract  # noqa: PLC0415
+
+        globals()[name] = StoreContract
+        return StoreContract
+    if name == "MappingContract":
+        require("pytest", needed_by="cloudmap.testing.MappingContract")
+        from cloudmap.testing._mapping_contract import MappingContract  # noqa: PLC0415
+
+        globals()[name] = MappingContract
+        return MappingContract
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -21,6 +21,7 @@ from typing import Literal, TypeVar
 
 from cloudmap.errors import TransientStoreError
 from cloudmap.stores._protocol import Entry, ListedKey, PutMode, Store, check_mode
+from cloudmap.stores._wrapper import StoreWrapper
 
 __all__ = [
     "Call",
@@ -80,7 +81,7 @@ Handler = Callable[[Call], "Fault | BaseException | None"]
 """Decides a call's fate: a Fault, an exception to raise unsent, or None to pass."""
 
 
-class FaultyStore:
+class FaultyStore(StoreWrapper):
     """A Store that forwards to `inner` unless `handler` injects a fault.
 
     Examples:
@@ -97,23 +98,10 @@ class FaultyStore:
     """
 
     def __init__(self, inner: Store, handler: Handler) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._handler = handler
         self._seen: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
-
-    @property
-    def inner(self) -> Store:
-        """The store calls are forwarded to."""
-        return self._inner
-
-    @property
-    def name(self) -> str:
-        """The inner store's name."""
-        return self._inner.name
-
-    def __repr__(self) -> str:
-        return f"FaultyStore({self._inner!r})"
 
     def _run(self, op: Op, key: str, fn: Callable[[], T]) -> T:
         with self._lock:
@@ -143,7 +131,7 @@ class FaultyStore:
         """Read `key`, unless a fault is injected."""
 
         def get() -> Entry | None:
-            return self._inner.get(key, if_match=if_match, if_none_match=if_none_match)
+            return self._store.get(key, if_match=if_match, if_none_match=if_none_match)
 
         return self._run("get", key, get)
 
@@ -160,26 +148,16 @@ class FaultyStore:
         return self._run(
             "put",
             key,
-            lambda: self._inner.put(key, data, mode=mode, metadata=metadata),
+            lambda: self._store.put(key, data, mode=mode, metadata=metadata),
         )
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         """Delete `key`, unless a fault is injected (after it, for TIMEOUT_AFTER)."""
-        self._run("delete", key, lambda: self._inner.delete(key, if_match=if_match))
+        self._run("delete", key, lambda: self._store.delete(key, if_match=if_match))
 
     def list(self, prefix: str = "") -> Iterator[ListedKey]:
         """List keys under `prefix`; a fault fails the listing before any key."""
-        yield from self._run("list", prefix, lambda: list(self._inner.list(prefix)))
-
-    def close(self) -> None:
-        """Close the inner store."""
-        self._inner.close()
-
-    def __enter__(self) -> FaultyStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        yield from self._run("list", prefix, lambda: list(self._store.list(prefix)))
 
 
 class RandomFaults:

@@ -174,3 +174,21 @@ def make_azure_container(conn_str: str, name: str) -> str:
     ):
         service.create_container(name)
     return name
+
+
+def drop_azure_container(conn_str: str, name: str) -> None:
+    """Delete container ``name`` and its blobs; a container already gone is fine.
+
+    Every 10 minutes Azurite's clean-up walks every blob and extent it holds,
+    sorting the whole collection for each page; in full test sessions that had
+    left every container behind, requests stalled past the SDK's 60 s read
+    timeout at about those times. Tests drop what they made, to keep it short.
+    """
+    from azure.core.exceptions import ResourceNotFoundError  # noqa: PLC0415
+    from azure.storage.blob import BlobServiceClient  # noqa: PLC0415
+
+    with (
+        BlobServiceClient.from_connection_string(conn_str) as service,
+        contextlib.suppress(ResourceNotFoundError),
+    ):
+        service.delete_container(name)

@@ -19,6 +19,7 @@ from cloudmap import (
 )
 from cloudmap.cache import CacheSpec
 from cloudmap.changes import Changes
+from cloudmap.retry import RetryingStore, default_retry
 from cloudmap.stores import (
     AzureBlobStore,
     GCSStore,
@@ -30,6 +31,7 @@ from cloudmap.stores import (
     Store,
 )
 from cloudmap.stores.prefixed import PrefixedStore
+from cloudmap.testing import FaultyStore
 from cloudmap.verify import Verdict
 
 
@@ -44,6 +46,15 @@ def every_store_is_a_store() -> list[Store]:
     gcs: Store = GCSStore("bucket", project="p")
     prefixed: Store = PrefixedStore(memory, "tenant1/")
     return [memory, local, s3, azure, gcs, prefixed]
+
+
+def wrappers_are_stores(memory: MemoryStore) -> list[Store]:
+    """Each `StoreWrapper` is a Store, and `with` gives back its own class."""
+    with PrefixedStore(memory, "tenant1/") as prefixed:
+        keys: PrefixedStore = prefixed
+    retrying: Store = RetryingStore(keys, default_retry())
+    faulty: Store = FaultyStore(retrying, lambda _call: None)
+    return [keys, retrying, faulty, keys.inner]
 
 
 def helpers_keep_their_types() -> tuple[bytes, object] | None:

@@ -20,6 +20,7 @@ from cloudmap.errors import (
     AccessDeniedError,
     CloudMapError,
     ContainerNotFoundError,
+    MissingCredentialsError,
     StoreError,
     TransientStoreError,
     conflict,
@@ -41,6 +42,8 @@ __all__ = ["error_code", "map_azure_errors", "summary"]
 # obstore states the service's error code only in the XML body of its message.
 _OBSTORE_CODE = re.compile(r"<Code>(\w+)</Code>")
 _EXISTS = frozenset({None, "BlobAlreadyExists"})
+# How obstore names a credential provider of ours that raised.
+_PROVIDER_FAILED = "External Azure credential provider"
 _SECRETS = re.compile(
     r"(?i)(sig=|sig%3D|AccountKey=|SharedAccessSignature=)[^&;\s'\"]*"
 )
@@ -118,6 +121,11 @@ def _by_status(exc: Exception, message: str, *, key: str, store: str) -> StoreEr
     status = getattr(exc, "status_code", None)
     if status in DENIED_STATUSES:
         return AccessDeniedError(message, key=key, store=store)
+    if status is None and isinstance(exc, az.ClientAuthenticationError):
+        # Raised before any request: the credential (azure-identity's, say)
+        # could not get a token.
+        msg = f"{message} (the credential given could not obtain a token)"
+        return MissingCredentialsError(msg, key=key, store=store)
     # A download that broke off arrives as an IncompleteReadError, or as an
     # HttpResponseError without status whose `inner_exception` is the transport's.
     kinds = (az.ServiceRequestError, az.ServiceResponseError, az.IncompleteReadError)
@@ -172,8 +180,8 @@ def map_azure_errors(
         ) from exc
     except az.AzureError as exc:
         # ServiceResponseError (sent, the answer lost), ClientAuthenticationError
-        # (the service's 401/403; without status when azure-identity found no
-        # token, a plain StoreError), HttpResponseError by its status.
+        # (the service's 401/403; without status when the credential found no
+        # token), HttpResponseError by its status.
         message = _failed(operation, key, store, exc)
         raise _by_status(exc, message, key=key, store=store) from exc
     except Exception as exc:
@@ -206,7 +214,7 @@ def _obstore_error(
     status = status_of(exc)
     denied = (errors.PermissionDeniedError, errors.UnauthenticatedError)
     if isinstance(exc, denied) or status in DENIED_STATUSES:
-        return AccessDeniedError(message, key=key, store=store)
+        return _denied(exc, message, key=key, store=store)
     # No status at all: the connection failed, or the answer was lost.
     if status in TRANSIENT_STATUSES or (status is None and "HTTP error" in str(exc)):
         applied = not never_sent(exc) and may_have_applied(status)
@@ -214,3 +222,12 @@ def _obstore_error(
             message, key=key, store=store, may_have_applied=applied
         )
     return StoreError(message, key=key, store=store)
+
+
+def _denied(exc: Exception, message: str, *, key: str, store: str) -> StoreError:
+    """A refused request of the obstore engine, or a credential without a token."""
+    if _PROVIDER_FAILED in str(exc):
+        # The store's TokenCredential raised before any request, as on the SDK path.
+        msg = f"{message} (the credential given could not obtain a token)"
+        return MissingCredentialsError(msg, key=key, store=store)
+    return AccessDeniedError(message, key=key, store=store)

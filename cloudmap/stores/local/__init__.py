@@ -33,4 +33,7 @@ The package, one concept per module:
 
 from cloudmap.stores.local._store import LocalStore as LocalStore
 
+# Stores pickled before `local` became a package name their reopener here.
+from cloudmap.stores.local._store import _reopen as _reopen
+
 __all__ = ["LocalStore"]

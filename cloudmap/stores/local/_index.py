@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
+from cloudmap._per_process import PerProcess
 from cloudmap.stores.local._identity import Found, Identity, matches
 
 __all__ = ["Index", "Row"]
@@ -53,18 +54,9 @@ _EMPTY: Mapping[str, str] = MappingProxyType({})
 _FOUND = operator.itemgetter(0, 1, 2, 3, 4)
 _ETAG = operator.itemgetter(5)
 # Writers in one process, per index file: (st_dev, st_ino) -> lock.
-_PROCESS_LOCKS: dict[tuple[int, int], threading.Lock] = {}
-_REGISTRY_LOCK = threading.Lock()
-
-
-def _reset_after_fork() -> None:
-    # A lock held by another thread at fork time would stay held forever.
-    global _REGISTRY_LOCK  # noqa: PLW0603
-    _PROCESS_LOCKS.clear()
-    _REGISTRY_LOCK = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_reset_after_fork)
+_PROCESS_LOCKS: PerProcess[tuple[int, int], threading.Lock] = PerProcess(
+    lambda _: threading.Lock()
+)
 
 
 class Row:
@@ -284,8 +276,4 @@ def _connect(target: str, *, uri: bool) -> sqlite3.Connection:
 
 
 def _process_lock(key: tuple[int, int]) -> threading.Lock:
-    with _REGISTRY_LOCK:
-        lock = _PROCESS_LOCKS.get(key)
-        if lock is None:
-            lock = _PROCESS_LOCKS[key] = threading.Lock()
-        return lock
+    return _PROCESS_LOCKS.get(key)

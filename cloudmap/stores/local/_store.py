@@ -277,3 +277,8 @@ class LocalStore:
 def _reopen(root: str, fsync: bool, read_only: bool) -> LocalStore:
     """The store a pickled LocalStore stands for, opened in this process."""
     return LocalStore(root, create=False, fsync=fsync, read_only=read_only)
+
+
+# Pickles name it by the package, which re-exports it, so they outlive a move
+# of the package's private modules.
+_reopen.__module__ = "cloudmap.stores.local"
