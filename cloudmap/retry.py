@@ -131,7 +131,7 @@ class RetryingStore(StoreWrapper):
     """
 
     def __init__(self, store: Store, retrying: tenacity.Retrying) -> None:
-        self._store = store
+        super().__init__(store)
         self._retrying = retrying
 
     @property
