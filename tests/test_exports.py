@@ -141,6 +141,13 @@ def test_import_needs_only_declared_dependencies() -> None:
     assert undeclared == {}
 
 
+def _python(code: str) -> str:
+    """What a fresh interpreter running `code` prints; it must exit 0."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+
+
 def test_old_store_module_warns_and_re_exports_the_protocol() -> None:
     """`cloudmap.store` still works for a release, with a DeprecationWarning."""
     code = (
@@ -150,10 +157,7 @@ def test_old_store_module_warns_and_re_exports_the_protocol() -> None:
         "assert old.Store is cloudmap.stores.Store\n"
         "assert old.Replace is cloudmap.stores.Replace"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert "import from cloudmap.stores instead" in result.stdout
+    assert "import from cloudmap.stores instead" in _python(code)
 
 
 def test_fault_tools_work_without_pytest_and_contracts_name_the_extra() -> None:
@@ -167,8 +171,6 @@ def test_fault_tools_work_without_pytest_and_contracts_name_the_extra() -> None:
         "try:\n    from cloudmap.testing import StoreContract\n"
         "except ImportError as exc: print(exc)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert "StoreContract needs pytest" in result.stdout
-    assert "[dev]" in result.stdout
+    printed = _python(code)
+    assert "StoreContract needs pytest" in printed
+    assert "[dev]" in printed
