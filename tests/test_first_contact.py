@@ -133,8 +133,9 @@ def test_the_wheel_carries_the_licence(tmp_path: Path) -> None:
 
 
 def test_testing_without_pytest_names_the_extra(tmp_path: Path) -> None:
-    """`import cloudmap.testing` without pytest is an ImportError naming the extra."""
-    result = run("import cloudmap.testing", home=tmp_path, block=["pytest"])
+    """A contract of `cloudmap.testing` without pytest is an ImportError naming the extra."""
+    code = "from cloudmap.testing import FaultyStore\nfrom cloudmap.testing import StoreContract"
+    result = run(code, home=tmp_path, block=["pytest"])
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("ImportError:")
