@@ -154,3 +154,16 @@ def claim_tasks(
                 m.create(f"result/{task}", {"task": task, "pid": os.getpid()})
                 outcome.done.append(task)
     return outcome
+
+
+def open_and_write(root: str, threads: int) -> int:
+    """Open a LocalStore folder on `threads` threads at once and write a key each."""
+    from cloudmap.stores import LocalStore  # noqa: PLC0415 - a local store only here
+
+    def one(i: int) -> None:
+        with LocalStore(root, fsync=False) as store:
+            store.put(f"{os.getpid()}-{i}", b"v", mode="create")
+
+    _start_together(None)
+    _in_threads(threads, one)
+    return threads

@@ -11,6 +11,7 @@ so that they never sleep in SQLite's busy handler.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import json
 import operator
@@ -18,6 +19,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
@@ -117,9 +119,10 @@ class Index:
         self._digest = "digest"  # "NULL" on a read-only index without the column
         self._row_query = _ROW_QUERY.format(self._digest)
         if not read_only:
-            # Threads opening a new folder at once set it up one at a time: a
-            # switch to WAL waits on every other connection to the file.
-            with _process_lock(key), self._connection() as conn:
+            # Openers of a new folder set it up one at a time, threads and
+            # processes alike: SQLite refuses a switch to WAL at once, without
+            # waiting, while another process's connection holds the file.
+            with _process_lock(key), _folder_lock(path), self._connection() as conn:
                 if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                     conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute(_SCHEMA)
@@ -277,3 +280,18 @@ def _connect(target: str, *, uri: bool) -> sqlite3.Connection:
 
 def _process_lock(key: tuple[int, int]) -> threading.Lock:
     return _PROCESS_LOCKS.get(key)
+
+
+@contextlib.contextmanager
+def _folder_lock(path: str) -> Iterator[None]:
+    """Hold an exclusive lock on the index's folder, across processes.
+
+    The folder, not the index file: closing any other descriptor of the index
+    would drop the POSIX locks SQLite holds on it.
+    """
+    fd = os.open(Path(path).parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
