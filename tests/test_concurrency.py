@@ -7,11 +7,10 @@ process with its own clients. `--stress` runs them at the issue's full scale.
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from cloudmap.stores import Store
 from tests import reliability_workers as workers
 from tests.linearizability import Operation, check, check_per_key
 from tests.scale import Scale
+from tests.spawned import spawn_pool
 
 StoreFactory = Callable[[], Store]
 Recorder = Callable[[str, object], None]
@@ -34,13 +34,7 @@ def run_workers(
 ) -> list[workers.Outcome]:
     """Run `parties` workers (processes or threads) released together by a barrier."""
     if processes:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            max_workers=parties,
-            mp_context=ctx,
-            initializer=workers.set_process_barrier,
-            initargs=(ctx.Barrier(parties),),
-        ) as pool:
+        with spawn_pool(parties, workers.set_process_barrier) as pool:
             futures = [submit(pool, i, None) for i in range(parties)]
             return [future.result() for future in futures]
     barrier = threading.Barrier(parties)

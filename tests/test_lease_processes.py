@@ -14,7 +14,6 @@ import os
 import signal
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -22,6 +21,7 @@ import pytest
 from cloudmap import CloudMapping, codecs
 from cloudmap.fencing import FENCE_METADATA_KEY
 from tests import lease_workers
+from tests.spawned import spawn_pool
 
 if TYPE_CHECKING:
     from tests.conftest import StoreFactory
@@ -40,13 +40,7 @@ def short_ttl(factory: StoreFactory) -> float:
 
 def run_increments(factory: StoreFactory, *, locked: bool) -> list[int]:
     """PROCESSES processes, started together, each bump the counter TIMES times."""
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=PROCESSES,
-        mp_context=ctx,
-        initializer=lease_workers.set_barrier,
-        initargs=(ctx.Barrier(PROCESSES),),
-    ) as pool:
+    with spawn_pool(PROCESSES, lease_workers.set_barrier) as pool:
         futures = [
             pool.submit(lease_workers.increment, factory, TIMES, 30.0, locked=locked)
             for _ in range(PROCESSES)

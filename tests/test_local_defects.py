@@ -5,11 +5,9 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
-import multiprocessing
 import os
 import pickle
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from cloudmap import CloudMapping
 from cloudmap.errors import StoreError
 from cloudmap.stores import LocalStore, Replace
 from tests import reliability_workers as workers
+from tests.spawned import spawn_pool
 
 
 def test_key_and_json_suffixed_folder_coexist(tmp_path: Path) -> None:
@@ -268,13 +267,7 @@ def test_processes_opening_a_new_folder_at_once_all_succeed(tmp_path: Path) -> N
     file; unserialised, about one round in five failed with "database is locked".
     """
     processes, threads, rounds = 3, 4, 10
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=processes,
-        mp_context=ctx,
-        initializer=workers.set_process_barrier,
-        initargs=(ctx.Barrier(processes),),
-    ) as pool:
+    with spawn_pool(processes, workers.set_process_barrier) as pool:
         for n in range(rounds):
             root = str(tmp_path / f"store{n}")
             futures = [
